@@ -1,0 +1,161 @@
+"""`kerasgan train pix2pix` and `kerasgan generate pix2pix`."""
+
+import pathlib
+
+
+def register(registry):
+    registry.add("train", "pix2pix", _configure_train, _run_train,
+                 help="train pix2pix on paired images (aligned A|B files or two folders)")
+    registry.add("generate", "pix2pix", _configure_generate, _run_generate,
+                 help="translate a folder of condition images with a trained generator")
+
+
+def _configure_train(parser):
+    parser.add_argument("--data", required=True, help="aligned A|B images, or a folder with A/ and B/")
+    parser.add_argument("--target-dir", default=None, help="target folder, when --data is the condition folder")
+    parser.add_argument("--val-data", default=None, help="validation pairs (same layout); reports val_l1")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=1, help="global batch (all workers together)")
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument("--norm", choices=("batch", "instance", "none"), default="batch")
+    parser.add_argument("--upsampling", choices=("transpose", "bilinear"), default="transpose")
+    parser.add_argument("--gan-loss", choices=("bce", "lsgan"), default="bce")
+    parser.add_argument("--l1-weight", type=float, default=100.0)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    parser.add_argument("--no-jitter", action="store_true", help="skip resize-286/crop/flip")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jit-compile", action="store_true", help="XLA (helps on GPU, slower on CPU)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 compute, float32 outputs and losses (GPU)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic TensorFlow ops (bit-identical resumed runs)")
+    parser.add_argument("--samples", type=int, default=4, help="rows of the per-epoch sample grid")
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def _run_train(args):
+    _check_positive(epochs=args.epochs, batch_size=args.batch_size, image_size=args.image_size,
+                    filters=args.filters)
+    import math
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasgan.data.paired import find_pairs, paired_image_dataset
+    from kerasgan.distribute import cluster_from_environment
+    from kerasgan.models import Pix2Pix
+    from kerasgan.networks import patch_discriminator, unet_generator
+    from kerasgan.training import train_gan
+
+    keras.utils.set_random_seed(args.seed)
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    cluster = cluster_from_environment()
+    if args.batch_size % cluster.num_workers:
+        raise ValueError(
+            f"--batch-size {args.batch_size} must be divisible by the {cluster.num_workers} workers"
+        )
+    worker_batch = args.batch_size // cluster.num_workers
+    out = pathlib.Path(args.out)
+    if not cluster.is_chief:
+        # Every worker runs the same saving code (collectives need it); only the chief's is kept.
+        out = out / "workers" / f"worker_{cluster.worker_index}"
+
+    layout, conditions, _ = find_pairs(args.data, args.target_dir)
+    files_per_worker = math.ceil(len(conditions) / cluster.num_workers)
+    steps_per_epoch = max(1, math.ceil(files_per_worker / worker_batch))
+
+    def dataset_for(epoch):
+        return paired_image_dataset(
+            args.data, args.target_dir, image_size=args.image_size, batch_size=worker_batch,
+            shuffle=True, jitter=not args.no_jitter, direction=args.direction,
+            seed=args.seed * 100003 + epoch, num_shards=cluster.num_workers,
+            shard_index=cluster.worker_index,
+        )
+
+    def all_epochs(first_epoch):
+        parts = [dataset_for(epoch).repeat().take(steps_per_epoch) for epoch in range(first_epoch, args.epochs)]
+        data = parts[0]
+        for part in parts[1:]:
+            data = data.concatenate(part)
+        return data
+
+    probe = next(iter(dataset_for(0).take(1)))
+    condition_channels, target_channels = probe[0].shape[-1], probe[1].shape[-1]
+    validation = None
+    if args.val_data:
+        validation = paired_image_dataset(args.val_data, image_size=args.image_size,
+                                          batch_size=worker_batch, shuffle=False, jitter=False,
+                                          direction=args.direction)
+    samples = next(iter(paired_image_dataset(
+        args.val_data or args.data, None if args.val_data else args.target_dir,
+        image_size=args.image_size, batch_size=args.samples, shuffle=False, jitter=False,
+        direction=args.direction).take(1)))
+
+    with cluster.strategy.scope():
+        size = (args.image_size, args.image_size)
+        generator = unet_generator((*size, condition_channels), target_channels, filters=args.filters,
+                                   norm=args.norm, upsampling=args.upsampling)
+        discriminator = patch_discriminator((*size, condition_channels + target_channels),
+                                            filters=args.filters, norm=args.norm)
+        model = Pix2Pix(generator, discriminator, gan_loss=args.gan_loss, l1_weight=args.l1_weight)
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5),
+            discriminator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5),
+            jit_compile=bool(args.jit_compile),
+        )
+    print(f"pix2pix: {len(conditions)} pairs ({layout}), {cluster.num_workers} worker(s), "
+          f"{cluster.replicas} replica(s), {steps_per_epoch} steps/epoch -> {out}")
+    train_gan(
+        model, all_epochs, out, args.epochs, validation_data=validation,
+        sample_conditions=np.asarray(samples[0]), sample_targets=np.asarray(samples[1]),
+        monitor="val_l1" if validation is not None else None, steps_per_epoch=steps_per_epoch,
+    )
+    return 0
+
+
+def _configure_generate(parser):
+    parser.add_argument("model", help="a run folder (uses generator.keras) or a .keras generator file")
+    parser.add_argument("--data", required=True, help="folder of condition images")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--batch-size", type=int, default=8)
+
+
+def _run_generate(args):
+    import keras
+    import numpy as np
+    from tqdm import tqdm
+
+    from kerasgan.data.image_io import list_images, read_image, write_image
+    from kerasgan.transforms import resize, to_minus_one_one, to_uint8
+
+    model_path = pathlib.Path(args.model)
+    if model_path.is_dir():
+        model_path = model_path / "generator.keras"
+    if not model_path.is_file():
+        raise FileNotFoundError(f"no generator at '{model_path}' (expected a .keras file or a run folder)")
+    generator = keras.models.load_model(model_path, compile=False)
+    height, width, channels = generator.input_shape[1:]
+    files = list_images(args.data)
+    if not files:
+        raise ValueError(f"no images in '{args.data}'")
+    out = pathlib.Path(args.out)
+    for start in tqdm(range(0, len(files), args.batch_size), desc="generating", unit="batch"):
+        batch_files = files[start:start + args.batch_size]
+        batch = np.stack([to_minus_one_one(resize(read_image(f, channels), (height, width)))
+                          for f in batch_files])
+        for path, image in zip(batch_files, generator.predict(batch, verbose=0)):
+            write_image(out / f"{path.stem}.png", to_uint8(image))
+    print(f"wrote {len(files)} images to {out}")
+    return 0

@@ -1,0 +1,222 @@
+"""tf.data pipeline of paired images for pix2pix-style training.
+
+Two layouts, as the reference pix2pix datasets:
+  * "aligned": one folder, each file holds condition | target side by side (A|B);
+  * "folders": two folders, files matched by name (stem), condition in one and target in the other.
+
+Decoding runs OpenCV through `tf.numpy_function` in parallel (`AUTOTUNE`), so PNG, JPEG and
+TIFF, 8- or 16-bit, grayscale or colour all load; values are scaled by the dtype's range to
+[-1, 1]. Training jitter is pix2pix's: resize to 286/256 of the output size, random crop back,
+random horizontal flip, the same crop and flip on both images of a pair.
+"""
+
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from kerasgan.data.image_io import convert_channels, decode_image, list_images
+
+LAYOUTS = ("auto", "aligned", "folders")
+
+
+def _match_by_name(condition_dir, target_dir):
+    conditions = {p.stem: p for p in list_images(condition_dir)}
+    targets = {p.stem: p for p in list_images(target_dir)}
+    if not conditions:
+        raise ValueError(f"no images in condition folder '{condition_dir}'")
+    if not targets:
+        raise ValueError(f"no images in target folder '{target_dir}'")
+    missing_targets = sorted(set(conditions) - set(targets))
+    missing_conditions = sorted(set(targets) - set(conditions))
+    if missing_targets or missing_conditions:
+        parts = []
+        if missing_targets:
+            parts.append(f"{len(missing_targets)} in '{condition_dir}' have no match in "
+                         f"'{target_dir}' (e.g. {conditions[missing_targets[0]].name})")
+        if missing_conditions:
+            parts.append(f"{len(missing_conditions)} in '{target_dir}' have no match in "
+                         f"'{condition_dir}' (e.g. {targets[missing_conditions[0]].name})")
+        raise ValueError("paired folders do not match by file name: " + "; ".join(parts))
+    names = sorted(conditions)
+    return [str(conditions[n]) for n in names], [str(targets[n]) for n in names]
+
+
+def find_pairs(source, target_dir=None, layout="auto"):
+    """Resolve the files of a paired data set.
+
+    Returns (layout, condition_files, target_files); for "aligned", target_files is None.
+    `layout="auto"`: two folders when `target_dir` is given or `source` has subfolders A/ and B/
+    (or condition/ and target/), else aligned A|B files in `source`.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    source = pathlib.Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"data folder '{source}' does not exist")
+    if target_dir is None and layout in ("auto", "folders"):
+        for a, b in (("A", "B"), ("condition", "target"), ("masks", "images")):
+            if (source / a).is_dir() and (source / b).is_dir():
+                source, target_dir = source / a, source / b
+                break
+    if target_dir is not None:
+        conditions, targets = _match_by_name(source, target_dir)
+        return "folders", conditions, targets
+    if layout == "folders":
+        raise ValueError(f"layout='folders' needs target_dir or subfolders A/ and B/ in '{source}'")
+    files = [str(p) for p in list_images(source)]
+    if not files:
+        raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in '{source}'")
+    return "aligned", files, None
+
+
+def _check_nonempty(paths):
+    for path in paths:
+        if pathlib.Path(path).stat().st_size == 0:
+            raise ValueError(f"image file '{path}' is empty (0 bytes)")
+
+
+def _scale(image, source):
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 127.5 - 1.0
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 32767.5 - 1.0
+    if not np.all(np.isfinite(image)):
+        raise ValueError(f"image file {source} contains NaN or infinite values")
+    return np.clip(image.astype(np.float32), 0.0, 1.0) * 2.0 - 1.0
+
+
+def _load(path, channels):
+    path = path.decode() if isinstance(path, bytes) else str(path)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    image = decode_image(data, f"'{path}'")
+    if channels is not None and image.shape[-1] != channels:
+        if image.shape[-1] in (3, 4) and channels == 1 or image.shape[-1] == 1 and channels == 3:
+            image = convert_channels(image, channels, f"'{path}'")
+        else:
+            raise ValueError(
+                f"image file '{path}' has {image.shape[-1]} channels; this data set uses {channels}"
+            )
+    return _scale(image, f"'{path}'")
+
+
+def _infer_channels(path, aligned):
+    image = decode_image(pathlib.Path(path).read_bytes(), f"'{path}'")
+    return image.shape[-1] if image.shape[-1] != 4 else 3
+
+
+def paired_image_dataset(
+    source,
+    target_dir=None,
+    *,
+    layout="auto",
+    image_size=256,
+    condition_channels=None,
+    target_channels=None,
+    batch_size=1,
+    shuffle=True,
+    jitter=True,
+    direction="AtoB",
+    seed=None,
+    repeat=False,
+    num_shards=1,
+    shard_index=0,
+    drop_remainder=False,
+):
+    """Build a batched `tf.data.Dataset` of (condition, target) pairs in [-1, 1].
+
+    Args:
+        source: folder of aligned A|B images, or the condition folder (with `target_dir`), or a
+            folder holding A/ and B/ subfolders.
+        image_size: output side (int) or (height, width).
+        condition_channels, target_channels: 1 or 3; default from the first pair's files.
+            A grayscale/colour mismatch is converted; any other mismatch raises naming the file.
+        jitter: pix2pix's resize-to-286/256 + random crop + horizontal flip (training only).
+        direction: "AtoB" (left/first folder is the condition) or "BtoA".
+        num_shards, shard_index: shard by *file* (each worker of a multi-host run reads its
+            own files); tf.data's auto-sharding is then turned off on purpose.
+    """
+    if direction not in ("AtoB", "BtoA"):
+        raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    height, width = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
+    layout, conditions, targets = find_pairs(source, target_dir, layout)
+    _check_nonempty(conditions + (targets or []))
+    aligned = layout == "aligned"
+    if direction == "BtoA" and not aligned:
+        conditions, targets = targets, conditions
+
+    if aligned:
+        channels = _infer_channels(conditions[0], True)
+        condition_channels = condition_channels or channels
+        target_channels = target_channels or channels
+    else:
+        condition_channels = condition_channels or _infer_channels(conditions[0], False)
+        target_channels = target_channels or _infer_channels(targets[0], False)
+
+    if aligned:
+        files = tf.data.Dataset.from_tensor_slices(conditions)
+    else:
+        files = tf.data.Dataset.from_tensor_slices((conditions, targets))
+    if num_shards > 1:
+        files = files.shard(num_shards, shard_index)
+    if shuffle:
+        files = files.shuffle(len(conditions), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        files = files.repeat()
+
+    def load_aligned(path):
+        channels = max(condition_channels, target_channels)
+        both = tf.numpy_function(lambda p: _load(p, channels), [path], tf.float32)
+        both.set_shape([None, None, channels])
+        half = tf.shape(both)[1] // 2
+        left, right = both[:, :half, :condition_channels], both[:, half:, :target_channels]
+        if direction == "BtoA":
+            left, right = both[:, :half, :target_channels], both[:, half:, :condition_channels]
+            return right, left
+        return left, right
+
+    def load_folders(condition_path, target_path):
+        condition = tf.numpy_function(lambda p: _load(p, condition_channels), [condition_path], tf.float32)
+        target = tf.numpy_function(lambda p: _load(p, target_channels), [target_path], tf.float32)
+        condition.set_shape([None, None, condition_channels])
+        target.set_shape([None, None, target_channels])
+        return condition, target
+
+    def prepare(index, condition, target):
+        size = jitter_size if jitter else [height, width]
+        stacked = tf.concat(
+            [tf.image.resize(condition, size, antialias=True), tf.image.resize(target, size, antialias=True)],
+            axis=-1,
+        )
+        if jitter:
+            # Stateless ops seeded by (seed, element index): the same epoch gives the same crops
+            # in a resumed run as in an uninterrupted one.
+            element_seed = tf.stack([tf.cast(seed or 0, tf.int64), index])
+            crop_seed = tf.random.experimental.stateless_fold_in(element_seed, 0)
+            flip_seed = tf.random.experimental.stateless_fold_in(element_seed, 1)
+            stacked = tf.image.stateless_random_crop(
+                stacked, [height, width, condition_channels + target_channels], seed=crop_seed
+            )
+            stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
+        stacked = tf.clip_by_value(stacked, -1.0, 1.0)
+        return stacked[..., :condition_channels], stacked[..., condition_channels:]
+
+    jitter_size = [int(round(height * 286 / 256)), int(round(width * 286 / 256))]
+    load = load_aligned if aligned else load_folders
+    dataset = files.enumerate().map(
+        lambda index, paths: (index, *(load(paths) if aligned else load(*paths))),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if seed is None:
+        # Unseeded runs still jitter differently per epoch.
+        dataset = dataset.map(lambda i, c, t: (i + tf.random.uniform([], 0, 2**31, tf.int64), c, t))
+    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    options = tf.data.Options()
+    if num_shards > 1:
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    options.deterministic = seed is not None
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

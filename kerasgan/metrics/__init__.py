@@ -1,0 +1,25 @@
+"""Evaluation metrics: segmentation agreement (Dice, MAENB), output diversity, SIFID.
+
+One module per family; everything is re-exported here and imported on first use.
+"""
+
+from kerasgan._lazy import lazy_exports
+
+_EXPORTS = {
+    # segmentation.py (chromosome paper)
+    "dice": "segmentation",
+    "banded_dice": "segmentation",
+    "maenb": "segmentation",
+    "count_bands": "segmentation",
+    # diversity.py (mode-seeking paper)
+    "mean_pairwise_l1": "diversity",
+    "mean_pairwise_ms_ssim_distance": "diversity",
+    "explained_variance_share": "diversity",
+    "mean_pairwise_feature_distance": "diversity",
+    # sifid.py (SinGAN)
+    "sifid": "sifid",
+    "patch_statistic_distance": "sifid",
+    "frechet_distance": "sifid",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

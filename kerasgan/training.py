@@ -1,0 +1,269 @@
+"""Training loop utilities: resumable, atomic, observable `fit` for every GAN in the zoo.
+
+`train_gan` wraps `model.fit` with what a long GAN run needs:
+  * resume after a kill (`ResumableBackup`, a BackupAndRestore whose writes are atomic: the
+    weights go to a new file, then a small JSON naming it is renamed into place, so a
+    half-written file is never taken as the latest);
+  * one checkpoint of the generator per epoch (kept, never overwritten) and the best one by
+    a validation metric;
+  * a sample grid PNG per epoch and a CSV log rebuilt from the backup's own record, so the
+    log always agrees with the weights it describes;
+  * a clear stop on a non-finite loss, naming the step and the last good checkpoint.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import pathlib
+
+import keras
+import numpy as np
+
+from kerasgan.data.image_io import atomic_write_bytes
+from kerasgan.serialization import atomic_path
+
+BACKUP_STATE = "state.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is left untouched."""
+
+
+def read_backup_state(backup_dir):
+    """The state recorded by `ResumableBackup` in `backup_dir`, or None if there is none."""
+    path = pathlib.Path(backup_dir) / BACKUP_STATE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"backup state '{path}' is corrupt: {error}") from error
+    weights = pathlib.Path(backup_dir) / state["weights"]
+    if not weights.is_file():
+        raise FileNotFoundError(f"backup state '{path}' names '{weights}', which does not exist")
+    return state
+
+
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` with atomic, versioned writes and a log record.
+
+    Each epoch end writes `epoch_NNNN.weights.h5` (model + optimizer state) through a temporary
+    file and a rename, then renames `state.json` (epoch, weights file, per-epoch logs) into
+    place; only then is the previous weights file removed. A kill at any instant leaves a
+    consistent pair. The backup is kept after training (delete_checkpoint=False) so a finished
+    run can be extended with more epochs.
+    """
+
+    def __init__(self, backup_dir, on_saved=None):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
+        self.history_record = []
+        self.on_saved = on_saved
+
+    def _load_model(self):
+        state = read_backup_state(self.backup_dir)
+        if state is None:
+            return
+        for optimizer in _optimizers(self.model):
+            if not optimizer.built:
+                raise RuntimeError("compile the model before resuming from a backup")
+        self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
+        self.model._initial_epoch = state["epoch"]
+        self.history_record = list(state.get("history", []))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self.history_record.append({"epoch": epoch + 1, **_plain_logs(logs)})
+        self._save_model()
+
+    def _save_model(self):
+        backup = pathlib.Path(self.backup_dir)
+        backup.mkdir(parents=True, exist_ok=True)
+        previous = read_backup_state(backup)
+        weights_name = f"epoch_{self._current_epoch:04d}.weights.h5"
+        with atomic_path(backup / weights_name) as temporary:
+            self.model.save_weights(temporary)
+        state = {"epoch": self._current_epoch, "weights": weights_name, "history": self.history_record}
+        atomic_write_bytes(backup / BACKUP_STATE, json.dumps(state, indent=1).encode())
+        if previous and previous["weights"] != weights_name:
+            (backup / previous["weights"]).unlink(missing_ok=True)
+        if self.on_saved is not None:
+            self.on_saved(state)
+
+
+def _optimizers(model):
+    return [v for v in vars(model).values() if isinstance(v, keras.optimizers.Optimizer)]
+
+
+def _plain_logs(logs):
+    return {key: float(value) for key, value in (logs or {}).items()}
+
+
+def write_log_csv(path, history):
+    """Write the per-epoch log (list of dicts) as CSV, atomically."""
+    columns = []
+    for row in history:
+        columns += [key for key in row if key not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop at the first NaN/inf in any logged loss, naming the step and the last good checkpoint."""
+
+    def __init__(self, backup_dir=None, keys=None):
+        super().__init__()
+        self.backup_dir = backup_dir
+        self.keys = keys
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if self.keys is not None and key not in self.keys:
+                continue
+            if not math.isfinite(float(value)):
+                state = read_backup_state(self.backup_dir) if self.backup_dir else None
+                kept = (
+                    f"the last good checkpoint is '{pathlib.Path(self.backup_dir) / state['weights']}' "
+                    f"(end of epoch {state['epoch']}) and was left untouched"
+                    if state else "no checkpoint had been written yet"
+                )
+                self.model.stop_training = True
+                raise NonFiniteLossError(
+                    f"loss '{key}' became {value} at epoch {self._epoch + 1}, step {batch + 1}; "
+                    f"training stopped. {kept}. Lower the learning rate or check the data for "
+                    "NaN/inf values."
+                )
+
+
+def save_sample_grid(path, conditions, generated, targets=None, title=None, max_rows=8):
+    """A PNG grid: one row per sample, columns condition | generated [| target] (matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    def show(array):
+        array = np.clip((np.asarray(array, dtype=np.float32) + 1.0) / 2.0, 0.0, 1.0)
+        if array.shape[-1] == 1:
+            return array[..., 0], "gray"
+        if array.shape[-1] == 2:  # e.g. mask + structure map: show the first channel
+            return array[..., 0], "gray"
+        return array[..., :3], None
+
+    columns = [("condition", conditions), ("generated", generated)]
+    if targets is not None:
+        columns.append(("target", targets))
+    rows = min(len(conditions), max_rows)
+    figure, axes = plt.subplots(rows, len(columns), figsize=(2.2 * len(columns), 2.2 * rows), squeeze=False)
+    for row in range(rows):
+        for column, (label, images) in enumerate(columns):
+            image, cmap = show(images[row])
+            axes[row, column].imshow(image, cmap=cmap, vmin=0, vmax=1)
+            axes[row, column].set_axis_off()
+            if row == 0:
+                axes[row, column].set_title(label)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return pathlib.Path(path)
+
+
+class EpochArtifacts(keras.callbacks.Callback):
+    """After the backup of each epoch: generator checkpoint, best generator, sample grid, CSV log."""
+
+    def __init__(self, out_dir, backup, sample_conditions=None, sample_targets=None, monitor="val_l1"):
+        super().__init__()
+        self.out_dir = pathlib.Path(out_dir)
+        self.backup = backup
+        self.sample_conditions = sample_conditions
+        self.sample_targets = sample_targets
+        self.monitor = monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        generator = getattr(self.model, "generator", self.model)
+        number = epoch + 1
+        checkpoints = self.out_dir / "checkpoints"
+        with atomic_path(checkpoints / f"generator_epoch_{number:04d}.weights.h5") as temporary:
+            generator.save_weights(temporary)
+        history = self.backup.history_record
+        if self.monitor and logs and self.monitor in logs:
+            values = [row[self.monitor] for row in history if self.monitor in row]
+            if values and logs[self.monitor] <= min(values):
+                with atomic_path(self.out_dir / "best_generator.keras") as temporary:
+                    generator.save(temporary)
+        if self.sample_conditions is not None:
+            generated = generator.predict(self.sample_conditions, verbose=0)
+            save_sample_grid(
+                self.out_dir / "samples" / f"epoch_{number:04d}.png",
+                self.sample_conditions, generated, self.sample_targets, title=f"epoch {number}",
+            )
+        write_log_csv(self.out_dir / "log.csv", history)
+
+
+def train_gan(
+    model,
+    train_data,
+    out_dir,
+    epochs,
+    validation_data=None,
+    sample_conditions=None,
+    sample_targets=None,
+    monitor="val_l1",
+    steps_per_epoch=None,
+    extra_callbacks=(),
+    verbose="auto",
+):
+    """Fit a compiled GAN with resumable, atomic checkpoints and per-epoch artefacts.
+
+    Args:
+        model: a compiled GAN (`Pix2Pix` or any model with a `generator` attribute).
+        train_data: a tf.data.Dataset, or a callable `first_epoch -> Dataset` that yields the
+            data of epochs first_epoch..epochs-1 in order (then a resumed run sees exactly the
+            batches an uninterrupted run would; give `steps_per_epoch` with it).
+        out_dir: run folder: backup/ (resume state), checkpoints/, samples/, log.csv,
+            best_generator.keras, generator.keras (final).
+        epochs: total epochs; running again after a kill resumes at the last completed epoch,
+            running again with more epochs extends a finished run.
+    Returns: the keras History of this call.
+    """
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir = out_dir / "backup"
+    state = read_backup_state(backup_dir)
+    first_epoch = state["epoch"] if state else 0
+    if first_epoch >= epochs:
+        print(f"{out_dir}: already trained for {first_epoch} epochs (asked for {epochs}); nothing to do")
+        return None
+    if callable(train_data) and not hasattr(train_data, "element_spec"):
+        train_data = train_data(first_epoch)
+    backup = ResumableBackup(str(backup_dir))
+    callbacks = [
+        backup,
+        EpochArtifacts(out_dir, backup, sample_conditions, sample_targets, monitor),
+        StopOnNonFiniteLoss(str(backup_dir)),
+        *extra_callbacks,
+    ]
+    history = model.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    generator = getattr(model, "generator", model)
+    with atomic_path(out_dir / "generator.keras") as temporary:
+        generator.save(temporary)
+    return history
