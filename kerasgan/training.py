@@ -181,7 +181,11 @@ def save_sample_grid(path, conditions, generated, targets=None, title=None, max_
 
 
 class EpochArtifacts(keras.callbacks.Callback):
-    """After the backup of each epoch: generator checkpoint, best generator, sample grid, CSV log."""
+    """Per epoch: generator checkpoint, best generator, sample grid and CSV log.
+
+    Runs *before* the backup commits the epoch: a kill in between re-runs the epoch and
+    rewrites the same artefacts, whereas the other order could lose them for good.
+    """
 
     def __init__(self, out_dir, backup, sample_conditions=None, sample_targets=None, monitor="val_l1"):
         super().__init__()
@@ -197,7 +201,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         checkpoints = self.out_dir / "checkpoints"
         with atomic_path(checkpoints / f"generator_epoch_{number:04d}.weights.h5") as temporary:
             generator.save_weights(temporary)
-        history = self.backup.history_record
+        history = [*self.backup.history_record, {"epoch": number, **_plain_logs(logs)}]
         if self.monitor and logs and self.monitor in logs:
             values = [row[self.monitor] for row in history if self.monitor in row]
             if values and logs[self.monitor] <= min(values):
@@ -246,12 +250,14 @@ def train_gan(
     if first_epoch >= epochs:
         print(f"{out_dir}: already trained for {first_epoch} epochs (asked for {epochs}); nothing to do")
         return None
+    if state:
+        print(f"{out_dir}: resuming after epoch {first_epoch} from '{backup_dir / state['weights']}'")
     if callable(train_data) and not hasattr(train_data, "element_spec"):
         train_data = train_data(first_epoch)
     backup = ResumableBackup(str(backup_dir))
     callbacks = [
-        backup,
         EpochArtifacts(out_dir, backup, sample_conditions, sample_targets, monitor),
+        backup,
         StopOnNonFiniteLoss(str(backup_dir)),
         *extra_callbacks,
     ]

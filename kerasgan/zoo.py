@@ -10,11 +10,11 @@ An entry is a folder `zoo/<name>/` (shipped in the wheel as `kerasgan.zoo_files`
 (the commands that trained it). A new paper adds a folder; this file does not change.
 """
 
-import builtins
 import hashlib
 import importlib
 import importlib.resources
 import json
+import os
 import pathlib
 
 CARD_FILE = "card.json"
@@ -26,25 +26,41 @@ class ZooError(ValueError):
     """A zoo entry is unknown, incomplete or its files do not match their checksums."""
 
 
+ZOO_PATH_VARIABLE = "KERASGAN_ZOO_PATH"
+
+
 def zoo_root():
-    """The folder holding the zoo entries (inside the installed package or the checkout)."""
+    """The folder holding the shipped zoo entries (inside the installed package or the checkout)."""
     return pathlib.Path(str(importlib.resources.files("kerasgan.zoo_files")))
+
+
+def zoo_roots():
+    """Folders searched for entries: those in $KERASGAN_ZOO_PATH (a lab's own models) first."""
+    extra = [pathlib.Path(p) for p in os.environ.get(ZOO_PATH_VARIABLE, "").split(os.pathsep) if p]
+    return [*extra, zoo_root()]
 
 
 def _entry_folder(name):
     if not isinstance(name, str) or not name:
         raise TypeError(f"zoo name must be a non-empty string, got {name!r}")
-    folder = zoo_root() / name
-    if "/" in name or "\\" in name or name.startswith(".") or not (folder / CARD_FILE).is_file():
-        known = globals()["list"]()
-        raise ZooError(f"unknown zoo model {name!r}; known models: {', '.join(known) or '(none)'}")
-    return folder
+    if "/" not in name and "\\" not in name and not name.startswith("."):
+        for root in zoo_roots():
+            if (root / name / CARD_FILE).is_file():
+                return root / name
+    known = names()
+    raise ZooError(f"unknown zoo model {name!r}; known models: {', '.join(known) or '(none)'}")
 
 
-def list():  # noqa: A001 - torch.hub's name
+def names():
     """Names of the zoo entries, sorted."""
-    root = zoo_root()
-    return sorted(p.name for p in root.iterdir() if (p / CARD_FILE).is_file())
+    found = set()
+    for root in zoo_roots():
+        if root.is_dir():
+            found.update(p.name for p in root.iterdir() if (p / CARD_FILE).is_file())
+    return sorted(found)
+
+
+list = names  # noqa: A001 - torch.hub's spelling: kerasgan.zoo.list()
 
 
 def metadata(name):
@@ -82,9 +98,9 @@ def verify(name=None):
     Returns {name: "ok"} for each checked entry; raises ZooError naming the first bad file
     (missing: the expected path; tampered: expected and actual checksums).
     """
-    names = [name] if name is not None else list()
+    entries = [name] if name is not None else names()
     report = {}
-    for entry in names:
+    for entry in entries:
         meta = metadata(entry)
         folder = _entry_folder(entry)
         if not meta["files"]:
@@ -131,7 +147,7 @@ def seal(folder, files=None):
     card_path = folder / CARD_FILE
     meta = json.loads(card_path.read_text()) if card_path.exists() else {}
     if files is None:
-        files = builtins.list(meta.get("files") or []) or sorted(
+        files = [*(meta.get("files") or [])] or sorted(
             p.name for p in folder.iterdir() if p.suffix in (".npz", ".h5")
         )
     meta["files"] = {file_name: sha256(folder / file_name) for file_name in files}

@@ -24,6 +24,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from kerasgan.chromosome.extraction import SAMPLES_PER_PIXEL
+
 BLACK, WHITE, BACKGROUND = 0, 127, 255
 
 
@@ -134,12 +136,12 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
 
     # Density along the axis: blurred step function of the band sequence.
     edges, colours = _band_sequence(rng, length)
-    dark_level = rng.uniform(0.55, 1.0, len(colours))
-    light_level = rng.uniform(0.0, 0.28, len(colours))
+    dark_level = rng.uniform(0.6, 1.0, len(colours))
+    light_level = rng.uniform(0.0, 0.25, len(colours))
     band_density = np.where(colours == 0, dark_level, light_level)
     fine = np.linspace(0, length, int(length * 8) + 1)
     band_of_fine = np.clip(np.searchsorted(edges, fine, side="right") - 1, 0, len(colours) - 1)
-    profile = ndimage.gaussian_filter1d(band_density[band_of_fine], rng.uniform(0.3, 1.3) * 8)
+    profile = ndimage.gaussian_filter1d(band_density[band_of_fine], rng.uniform(0.2, 0.8) * 8)
     density = np.interp(position, fine, profile).reshape(size, size)
 
     # Across the width: denser centre, sometimes a pale sister-chromatid groove.
@@ -153,7 +155,7 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
     density = np.clip(density * (1 + rng.uniform(0.03, 0.12) * stain), 0, 1.2)
 
     background = rng.uniform(0.82, 0.99)
-    light_absorption = rng.uniform(0.05, 0.25)
+    light_absorption = rng.uniform(0.08, 0.25)
     dark_absorption = rng.uniform(0.45, 0.75)
     absorption = coverage * (light_absorption + (dark_absorption - light_absorption) * density)
     gradient = rng.uniform(-0.04, 0.04, 2)
@@ -164,7 +166,7 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
             cx, cy = rng.uniform(0, size, 2)
             radius = rng.uniform(0.8, 2.0)
             image -= rng.uniform(0.1, 0.4) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / radius**2)
-    image = cv2.GaussianBlur(image.astype(np.float32), (0, 0), rng.uniform(0.5, 1.2))
+    image = cv2.GaussianBlur(image.astype(np.float32), (0, 0), rng.uniform(0.5, 1.0))
     image = image + rng.normal(0, rng.uniform(0.004, 0.02), image.shape)
     image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
@@ -173,8 +175,8 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
     labels = np.where(colours[band_of_pixel] == 0, BLACK, WHITE).reshape(size, size)
     shape = coverage >= 0.5
     banded_mask = np.where(shape, labels, BACKGROUND).astype(np.uint8)
-    samples = np.arange(0, int(round(length)) + 1, dtype=np.float64)
-    samples = np.clip(samples, 0, length)
+    # Ground-truth pattern sampled like the extraction: SAMPLES_PER_PIXEL values per pixel.
+    samples = np.linspace(0.0, length, int(np.floor(length * SAMPLES_PER_PIXEL)) + 1)
     band_of_sample = np.clip(np.searchsorted(edges, samples, side="right") - 1, 0, len(colours) - 1)
     pattern = colours[band_of_sample].astype(np.uint8)
     return SyntheticChromosome(image=image, pattern=pattern, banded_mask=banded_mask)

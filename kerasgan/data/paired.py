@@ -92,12 +92,12 @@ def _load(path, channels):
         data = handle.read()
     image = decode_image(data, f"'{path}'")
     if channels is not None and image.shape[-1] != channels:
-        if image.shape[-1] in (3, 4) and channels == 1 or image.shape[-1] == 1 and channels == 3:
+        try:  # grayscale <-> colour and dropping alpha are safe; anything else is an error
             image = convert_channels(image, channels, f"'{path}'")
-        else:
+        except ValueError:
             raise ValueError(
                 f"image file '{path}' has {image.shape[-1]} channels; this data set uses {channels}"
-            )
+            ) from None
     return _scale(image, f"'{path}'")
 
 

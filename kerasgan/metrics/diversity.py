@@ -170,7 +170,8 @@ def explained_variance_share(conditions, outputs, window=5, max_pixels=200_000, 
     total = float(np.sum((targets - targets.mean(axis=0)) ** 2))
     if total <= 0.0:
         raise ValueError("outputs are constant: their variance is 0, so no share can be explained")
-    residual = targets - Ridge(alpha=regularization).fit(features, targets).predict(features)
+    predicted = Ridge(alpha=regularization).fit(features, targets).predict(features)
+    residual = targets - np.reshape(predicted, targets.shape)  # sklearn drops a single column
     return float(np.clip(1.0 - np.sum(residual**2) / total, 0.0, 1.0))
 
 

@@ -1,0 +1,182 @@
+"""`kerasgan train glomeruli` and `kerasgan ablation glomeruli` (Allender et al.).
+
+Both take `--data DIR` (DIR/images/* and DIR/masks/* paired by file name) or, without it, the
+real histology that ships with scikit-image (colon IHC, thresholded nucleus masks; see
+kerasgan.glomeruli.data.SHIPPED_DATA_DESCRIPTION).
+"""
+
+import pathlib
+
+DEFAULT_IMAGE_SIZE = 64
+
+
+def register(registry):
+    registry.add("train", "glomeruli", _configure_train, _run_train,
+                 help="train mode-seeking pix2pix (mask + structure map -> tissue image)")
+    registry.add("ablation", "glomeruli", _configure_ablation, _run_ablation,
+                 help="train the mode-seeking pix2pix ablation and print fidelity and diversity")
+
+
+def _add_data_arguments(parser):
+    parser.add_argument("--data", default=None,
+                        help="folder with images/ and masks/ (same file names); default: the "
+                             "scikit-image IHC patches (real colon histology, not glomeruli)")
+    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE,
+                        help="square side in pixels (a power of two; the paper: 256)")
+    parser.add_argument("--test-fraction", type=float, default=0.2,
+                        help="share of --data pairs held out for evaluation")
+    parser.add_argument("--train-patches", type=int, default=256, help="shipped data: train patches")
+    parser.add_argument("--test-patches", type=int, default=64, help="shipped data: test patches")
+    parser.add_argument("--filters", type=int, default=16, help="first-layer filters (the paper: 64)")
+    parser.add_argument("--batch-size", type=int, default=8, help=">= 2 (L_ms compares pairs)")
+    parser.add_argument("--discriminator", choices=("patch", "global"), default="global",
+                        help="PatchGAN or the paper's whole-image discriminator (appendix)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _check(args):
+    for name in ("image_size", "filters", "train_patches", "test_patches"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.batch_size < 2:
+        raise ValueError(f"--batch-size must be at least 2 (the mode-seeking loss compares pairs), got {args.batch_size}")
+    if not 0.0 < args.test_fraction < 1.0:
+        raise ValueError(f"--test-fraction must be in (0, 1), got {args.test_fraction}")
+
+
+def load_data(args):
+    """(train, test) PairedPatches from --data or the shipped histology, and a description."""
+    import numpy as np
+
+    from kerasgan.glomeruli import data
+
+    if args.data is None:
+        train = data.ihc_patches(args.image_size, args.train_patches, "train", seed=args.seed)
+        test = data.ihc_patches(args.image_size, args.test_patches, "test", seed=args.seed)
+        return train, test, data.SHIPPED_DATA_DESCRIPTION
+    pairs = data.load_paired_folder(args.data, image_size=args.image_size)
+    if len(pairs) < 4:
+        raise ValueError(f"'{args.data}' holds {len(pairs)} pairs; need at least 4 (train and test)")
+    order = np.random.default_rng(args.seed).permutation(len(pairs))
+    test_count = max(2, int(round(len(pairs) * args.test_fraction)))
+    test, train = pairs.subset(np.sort(order[:test_count])), pairs.subset(np.sort(order[test_count:]))
+    if len(train) < args.batch_size:
+        raise ValueError(f"{len(train)} training pairs are fewer than one batch of {args.batch_size}")
+    return train, test, f"{len(pairs)} pairs from '{args.data}' ({len(test)} held out, seed {args.seed})"
+
+
+# ------------------------------------------------------------------------------- train
+def _configure_train(parser):
+    _add_data_arguments(parser)
+    parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--l1-weight", type=float, default=10.0, help="lambda (eq. 5)")
+    parser.add_argument("--mode-seeking-weight", type=float, default=10.0, help="mu (eq. 5); 0 disables L_ms")
+    parser.add_argument("--conditional-discriminator", action="store_true",
+                        help="D sees (condition, image) instead of the image only")
+    parser.add_argument("--no-structure-map", action="store_true", help="condition on the mask only")
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+
+
+def _run_train(args):
+    _check(args)
+    if args.epochs < 1 or args.steps_per_epoch < 1:
+        raise ValueError("--epochs and --steps-per-epoch must be at least 1")
+    import keras
+    import tensorflow as tf
+
+    from kerasgan.models.mode_seeking_pix2pix import ModeSeekingPix2Pix
+    from kerasgan.training import train_gan
+
+    keras.utils.set_random_seed(args.seed)
+    train, test, description = load_data(args)
+    use_structure = not args.no_structure_map
+    conditions, images = train.conditions(use_structure), train.images
+
+    def epochs_from(first_epoch):
+        # One shuffle seed per epoch: a resumed run sees the batches an uninterrupted one would.
+        parts = []
+        for epoch in range(first_epoch, args.epochs):
+            part = tf.data.Dataset.from_tensor_slices((conditions, images))
+            part = part.shuffle(len(images), seed=args.seed * 100003 + epoch).repeat()
+            parts.append(part.batch(args.batch_size, drop_remainder=True).take(args.steps_per_epoch))
+        data = parts[0]
+        for part in parts[1:]:
+            data = data.concatenate(part)
+        return data.prefetch(tf.data.AUTOTUNE)
+
+    model = ModeSeekingPix2Pix(
+        discriminator=args.discriminator, image_size=args.image_size,
+        condition_channels=conditions.shape[-1], image_channels=images.shape[-1],
+        filters=args.filters, l1_weight=args.l1_weight, mode_seeking_weight=args.mode_seeking_weight,
+        conditional_discriminator=args.conditional_discriminator,
+    )
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999),
+        discriminator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999),
+    )
+    test_conditions = test.conditions(use_structure)
+    validation = tf.data.Dataset.from_tensor_slices((test_conditions, test.images)).batch(32)
+    print(f"mode-seeking pix2pix on {description}\n{len(train)} train / {len(test)} test pairs, "
+          f"{args.epochs} x {args.steps_per_epoch} steps -> {args.out}", flush=True)
+    train_gan(
+        model, epochs_from, pathlib.Path(args.out), args.epochs, validation_data=validation,
+        sample_conditions=test_conditions[:4], sample_targets=test.images[:4],
+        monitor="val_l1", steps_per_epoch=args.steps_per_epoch,
+    )
+    return 0
+
+
+# ------------------------------------------------------------------------------- ablation
+def _configure_ablation(parser):
+    from kerasgan.glomeruli.ablation import VARIANTS
+
+    _add_data_arguments(parser)
+    parser.add_argument("--steps", type=int, default=600, help="training steps per variant")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"comma-separated subset of {','.join(VARIANTS)}")
+    parser.add_argument("--out", default=None,
+                        help="folder for results.json, table.md, and per variant an output grid "
+                             "(<variant>.png) and float16 generator weights (<variant>.generator.weights.npz)")
+
+
+def _run_ablation(args):
+    _check(args)
+    if args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {args.steps}")
+    from kerasgan.glomeruli import ablation
+
+    variants = [name.strip() for name in args.variants.split(",") if name.strip()]
+    unknown = [name for name in variants if name not in ablation.VARIANTS]
+    if unknown or not variants:
+        raise ValueError(f"--variants: unknown {unknown or '(none given)'}; choose from {','.join(ablation.VARIANTS)}")
+    train, test, description = load_data(args)
+    settings = ablation.AblationSettings(
+        image_size=args.image_size, filters=args.filters, batch_size=args.batch_size,
+        steps=args.steps, discriminator=args.discriminator, seed=args.seed,
+    )
+    print(f"ablation on {description}\n{len(train)} train / {len(test)} test pairs", flush=True)
+    out = pathlib.Path(args.out) if args.out else None
+    on_variant = None
+    if out is not None:
+        def on_variant(name, model, outputs):
+            from kerasgan.glomeruli.plots import save_variant_grid
+            from kerasgan.serialization import save_weights_npz
+
+            save_variant_grid(out / f"{name}.png", test, outputs, title=name)
+            save_weights_npz(model.generator, out / f"{name}.generator.weights.npz")
+
+    results = ablation.run_ablation(train, test, settings, variants=variants, on_variant=on_variant)
+    results["data"] = description
+    table = ablation.format_table(results)
+    print()
+    print(table)
+    if out is not None:
+        from kerasgan.data.image_io import atomic_write_bytes
+
+        ablation.save_results(results, out / "results.json")
+        atomic_write_bytes(out / "table.md", (table + "\n").encode())
+        print(f"wrote {out / 'results.json'}, {out / 'table.md'}, and per variant an output grid "
+              "and generator weights")
+    return 0

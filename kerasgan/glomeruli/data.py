@@ -1,0 +1,302 @@
+"""Paired (image, mask) data for mode-seeking pix2pix, and the histology that ships offline.
+
+The generator's condition is concat(mask, structure map) (Allender et al., section 2), the
+target the tissue image; all three in [-1, 1] (masks and maps: 0 -> -1, 1 -> 1).
+
+Two sources:
+
+* `load_paired_folder(folder)`: your data, `folder/images/*.png` and `folder/masks/*.png`
+  matched by file name (the layout of `write_paired_folder`).
+* `ihc_patches(...)`: the only real bright-field histology that ships inside an installed
+  package here, scikit-image's `immunohistochemistry` image (see `SHIPPED_DATA_DESCRIPTION`).
+  It is *colon* tissue, not kidney glomeruli, and its masks are *thresholded*, not annotated.
+"""
+
+import dataclasses
+import pathlib
+
+import numpy as np
+
+from kerasgan.glomeruli.structure import structure_map
+
+SHIPPED_DATA_DESCRIPTION = (
+    "REAL histology, NOT glomeruli: scikit-image's `skimage.data.immunohistochemistry()` "
+    "(ihc.png, 512x512 RGB uint8; colonic glands, IHC for FHL2 revealed with DAB, hematoxylin "
+    "counterstain; acquired at the Center for Microscopy And Molecular Imaging, no known "
+    "copyright restrictions). Cut into jittered square patches (random position, random "
+    "rotation by 90 degrees and flip); train patches from the left 75% of the image, test "
+    "patches from the right 25% (disjoint pixels). Masks are NOT expert annotations: nuclei "
+    "from thresholding the hematoxylin channel (skimage.color.rgb2hed, Gaussian sigma 1, "
+    "80th percentile, opening, objects >= 30 px, holes < 30 px filled). Structure maps: Otsu "
+    "threshold of the grey level of the whole image (dark = 1)."
+)
+
+SPLITS = ("train", "test")
+
+
+@dataclasses.dataclass
+class PairedPatches:
+    """Images (N x H x W x 3), masks and structure maps (N x H x W x 1), all float32 in [-1, 1]."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    structure_maps: np.ndarray
+    names: list
+
+    def __len__(self):
+        return len(self.images)
+
+    def conditions(self, use_structure_map=True):
+        """Generator input: concat(mask, structure map) (2 channels) or the mask alone (1)."""
+        if use_structure_map:
+            return np.concatenate([self.masks, self.structure_maps], axis=-1)
+        return self.masks.copy()
+
+    def subset(self, indices):
+        indices = np.asarray(indices)
+        return PairedPatches(
+            self.images[indices], self.masks[indices], self.structure_maps[indices],
+            [self.names[i] for i in indices],
+        )
+
+
+def _binary_to_signed(binary):
+    return (np.asarray(binary, np.float32) * 2.0 - 1.0).astype(np.float32)
+
+
+def nucleus_mask(image, quantile=0.8, sigma=1.0, min_size=30):
+    """Nucleus mask of a hematoxylin-stained RGB image by thresholding (not an annotation).
+
+    Colour deconvolution (Ruifrok & Johnston, skimage.color.rgb2hed) gives the hematoxylin
+    density; smoothed, thresholded at its `quantile`, opened, small objects dropped and small
+    holes filled. Returns float32 H x W x 1 in {0, 1}.
+    """
+    from scipy import ndimage
+    from skimage.color import rgb2hed
+    from skimage.filters import gaussian
+
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"nucleus_mask needs an RGB image H x W x 3, got shape {image.shape}")
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    hematoxylin = gaussian(rgb2hed(image)[..., 0], sigma=sigma)
+    mask = hematoxylin > np.quantile(hematoxylin, quantile)
+    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3), bool))
+    labels, count = ndimage.label(mask)
+    if count:
+        sizes = ndimage.sum(mask, labels, index=np.arange(1, count + 1))
+        mask = np.isin(labels, 1 + np.flatnonzero(sizes >= min_size))
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    hole_labels, hole_count = ndimage.label(holes)
+    if hole_count:
+        hole_sizes = ndimage.sum(holes, hole_labels, index=np.arange(1, hole_count + 1))
+        mask |= np.isin(hole_labels, 1 + np.flatnonzero(hole_sizes < min_size))
+    return mask.astype(np.float32)[..., None]
+
+
+def shipped_histology():
+    """(image uint8 512x512x3, nucleus mask, structure map) of scikit-image's IHC image."""
+    from skimage import data
+
+    image = data.immunohistochemistry()
+    return image, nucleus_mask(image), structure_map(image, "otsu")
+
+
+def _dihedral(array, index):
+    """One of the 8 rotations/flips of a square patch."""
+    array = np.rot90(array, k=index % 4, axes=(0, 1))
+    return np.flip(array, axis=1) if index >= 4 else array
+
+
+def ihc_patches(patch_size=64, count=256, split="train", test_fraction=0.25, seed=0):
+    """Jittered patches of scikit-image's immunohistochemistry image with thresholded masks.
+
+    Args:
+        patch_size: side of the square patches, in pixels of the original image.
+        count: number of patches (they overlap: the image is 512 x 512).
+        split: "train" (left `1 - test_fraction` of the image) or "test" (the right part).
+        test_fraction: share of the image width kept for "test".
+        seed: patch positions and orientations.
+    Returns: `PairedPatches`; see `SHIPPED_DATA_DESCRIPTION` for exactly what it holds.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    image, mask, structure = shipped_histology()
+    height, width = image.shape[:2]
+    boundary = int(round(width * (1.0 - test_fraction)))
+    low, high = (0, boundary) if split == "train" else (boundary, width)
+    if patch_size < 8 or patch_size > min(high - low, height):
+        raise ValueError(
+            f"patch_size {patch_size} does not fit the {split} region ({high - low} x {height} "
+            f"px of the 512 x 512 image); use 8 <= patch_size <= {min(high - low, height)} or "
+            "change test_fraction"
+        )
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    rows = rng.integers(0, height - patch_size + 1, size=count)
+    columns = rng.integers(low, high - patch_size + 1, size=count)
+    orientations = rng.integers(0, 8, size=count)
+    signed_image = image.astype(np.float32) / 127.5 - 1.0
+    images, masks, maps, names = [], [], [], []
+    for row, column, orientation in zip(rows, columns, orientations):
+        window = np.s_[row:row + patch_size, column:column + patch_size]
+        images.append(_dihedral(signed_image[window], orientation))
+        masks.append(_dihedral(mask[window], orientation))
+        maps.append(_dihedral(structure[window], orientation))
+        names.append(f"ihc_{split}_r{row:03d}_c{column:03d}_o{orientation}")
+    return PairedPatches(
+        np.ascontiguousarray(np.stack(images)), _binary_to_signed(np.stack(masks)),
+        _binary_to_signed(np.stack(maps)), names,
+    )
+
+
+def make_condition(mask, image=None, structure=None, threshold="otsu", use_structure_map=True):
+    """The generator's input for one example: 1 x H x W x 2 (mask, structure map) in [-1, 1].
+
+    Args:
+        mask: H x W (x 1) binary mask (bool, {0, 1} or uint8 {0, 255}).
+        image: a tissue image to take the structure map from (`structure_map(image, threshold)`),
+            or give `structure` directly (H x W (x 1), binary).
+        use_structure_map: False gives the mask-only condition (1 x H x W x 1).
+    """
+    from kerasgan.data.image_io import to_unit_float
+
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be H x W or H x W x 1, got shape {mask.shape}")
+    binary_mask = (to_unit_float(mask) > 0.5).astype(np.float32)[..., None]
+    parts = [binary_mask]
+    if use_structure_map:
+        if structure is None:
+            if image is None:
+                raise ValueError("give the tissue image (or a structure map) to build the structure map")
+            structure = structure_map(image, threshold)
+        structure = np.asarray(structure)
+        if structure.ndim == 2:
+            structure = structure[..., None]
+        if structure.shape[:2] != binary_mask.shape[:2]:
+            raise ValueError(
+                f"structure map {structure.shape[:2]} and mask {binary_mask.shape[:2]} differ in size"
+            )
+        parts.append((to_unit_float(structure) > 0.5).astype(np.float32))
+    return _binary_to_signed(np.concatenate(parts, axis=-1))[None]
+
+
+def _pair_files(folder):
+    from kerasgan.data.image_io import list_images
+
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data folder '{folder}' does not exist (expected images/ and masks/ in it)")
+    image_dir, mask_dir = folder / "images", folder / "masks"
+    for sub in (image_dir, mask_dir):
+        if not sub.is_dir():
+            raise FileNotFoundError(
+                f"'{sub}' does not exist: a paired folder holds images/ and masks/ with the same "
+                "file names (see kerasgan.glomeruli.data.write_paired_folder)"
+            )
+    images = {p.stem: p for p in list_images(image_dir)}
+    masks = {p.stem: p for p in list_images(mask_dir)}
+    if not images:
+        raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in '{image_dir}'")
+    unmatched_images = sorted(set(images) - set(masks))
+    unmatched_masks = sorted(set(masks) - set(images))
+    if unmatched_images or unmatched_masks:
+        details = []
+        if unmatched_images:
+            details.append(f"{len(unmatched_images)} image(s) without a mask (e.g. "
+                           f"'{images[unmatched_images[0]]}')")
+        if unmatched_masks:
+            details.append(f"{len(unmatched_masks)} mask(s) without an image (e.g. "
+                           f"'{masks[unmatched_masks[0]]}')")
+        raise ValueError(f"images and masks in '{folder}' do not pair by file name: " + "; ".join(details))
+    return [(name, images[name], masks[name]) for name in sorted(images)]
+
+
+def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allow_empty_masks=False,
+                       progress=True):
+    """Load `folder/images/*` (RGB or grey tissue) and `folder/masks/*` (binary) pairs.
+
+    Files pair by name (stem). Masks are binarised (> half their dtype's range); structure
+    maps are computed from each image with `structure_map(image, structure_threshold)`.
+
+    Args:
+        image_size: resize every pair to this square side (area for images, nearest for
+            masks); None requires all images to have the same size already.
+        allow_empty_masks: masks with no foreground raise ValueError unless True.
+    Returns: `PairedPatches` in [-1, 1].
+    """
+    from tqdm.auto import tqdm
+
+    from kerasgan.data.image_io import read_image, to_unit_float
+    from kerasgan.transforms import resize
+
+    pairs = _pair_files(folder)
+    images, masks, maps, names = [], [], [], []
+    for name, image_path, mask_path in tqdm(pairs, desc="loading pairs", disable=not progress):
+        image = read_image(image_path, channels=3)
+        mask = read_image(mask_path, channels=1)
+        if image.shape[:2] != mask.shape[:2]:
+            raise ValueError(
+                f"image '{image_path}' is {image.shape[0]}x{image.shape[1]} but its mask "
+                f"'{mask_path}' is {mask.shape[0]}x{mask.shape[1]}"
+            )
+        if image_size is not None:
+            image = resize(image, image_size, interpolation="area")
+            mask = resize(mask, image_size, interpolation="nearest")
+        mask = to_unit_float(mask) > 0.5
+        if not allow_empty_masks and not mask.any():
+            raise ValueError(f"mask '{mask_path}' is empty (no foreground pixel); pass allow_empty_masks=True to keep it")
+        if images and image.shape != images[0].shape:
+            raise ValueError(
+                f"image '{image_path}' is {image.shape[0]}x{image.shape[1]}, others "
+                f"{images[0].shape[0]}x{images[0].shape[1]}: pass image_size= to resize"
+            )
+        maps.append(structure_map(image, structure_threshold))
+        images.append(to_unit_float(image) * 2.0 - 1.0)
+        masks.append(mask.astype(np.float32))
+        names.append(name)
+    return PairedPatches(
+        np.stack(images).astype(np.float32), _binary_to_signed(np.stack(masks)),
+        _binary_to_signed(np.stack(maps)), names,
+    )
+
+
+def write_paired_folder(patches, folder):
+    """Write `PairedPatches` as `folder/images/<name>.png` (RGB) and `folder/masks/<name>.png`."""
+    from kerasgan.data.image_io import write_image
+
+    folder = pathlib.Path(folder)
+    for index, name in enumerate(patches.names):
+        image = np.round((patches.images[index] + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+        mask = ((patches.masks[index] > 0) * 255).astype(np.uint8)
+        write_image(folder / "images" / f"{name}.png", image)
+        write_image(folder / "masks" / f"{name}.png", mask)
+    return folder
+
+
+def training_dataset(conditions, images, batch_size=8, shuffle=True, seed=0, repeat=True):
+    """tf.data of (condition, image) batches; drops a last batch of 1 example (L_ms needs pairs).
+
+    With `repeat=True` it is infinite: use `steps_per_epoch` in `fit`.
+    """
+    import tensorflow as tf
+
+    conditions = np.asarray(conditions, np.float32)
+    images = np.asarray(images, np.float32)
+    if len(conditions) != len(images):
+        raise ValueError(f"{len(conditions)} conditions but {len(images)} images")
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 for the mode-seeking loss, got {batch_size}")
+    if len(images) < batch_size:
+        raise ValueError(f"{len(images)} examples are fewer than one batch of {batch_size}")
+    dataset = tf.data.Dataset.from_tensor_slices((conditions, images))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

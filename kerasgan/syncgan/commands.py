@@ -1,0 +1,156 @@
+"""`kerasgan` commands of SynCGAN: train, generate, augment-study.
+
+    kerasgan train syncgan --data ROOT --image-size 256 --out run/syncgan.keras
+    kerasgan generate syncgan --model run/syncgan.keras --class malignant --count 90 --out synth/
+    kerasgan augment-study syncgan --data ROOT --out study/
+
+ROOT holds one subfolder per class (ROOT/benign/*.png, ROOT/malignant/*.png). `--synthetic N`
+instead of `--data` uses the SYNTHETIC renderer (N images per class).
+"""
+
+
+def _add_data_arguments(parser, image_size):
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="folder with one subfolder of images per class")
+    source.add_argument("--synthetic", type=int, metavar="N",
+                        help="use N SYNTHETIC rendered images per class (benign/malignant) instead")
+    parser.add_argument("--image-size", type=int, default=image_size, help="side images are resized to")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _add_model_arguments(parser):
+    parser.add_argument("--filters", type=int, default=64, help="U-Net/PatchGAN base filters")
+    parser.add_argument("--noise-channels", type=int, default=4, help="channels of the mask GANs' noise map")
+    parser.add_argument("--flip-probability", type=float, default=0.05,
+                        help="label-flip probability of the mask GANs' discriminators")
+    parser.add_argument("--batch-size", type=int, default=8)
+
+
+def _load_data(args):
+    if args.data:
+        from kerasgan.syncgan.folders import load_image_folders
+
+        images, labels, classes, _ = load_image_folders(args.data, args.image_size)
+    else:
+        from kerasgan.syncgan.renderer import CLASS_NAMES, render_cytology
+
+        images, _, labels = render_cytology(args.synthetic, args.image_size, seed=args.seed)
+        classes = list(CLASS_NAMES)
+    print(f"{len(images)} images, classes {classes}: "
+          + ", ".join(f"{name} {int((labels == i).sum())}" for i, name in enumerate(classes)))
+    return images, labels, classes
+
+
+# ------------------------------------------------------------------ train
+def _configure_train(parser):
+    _add_data_arguments(parser, 256)
+    _add_model_arguments(parser)
+    parser.add_argument("--mask-epochs", type=int, default=1600, help="epochs of each mask GAN (paper: 1600)")
+    parser.add_argument("--cgan-epochs", type=int, default=200, help="epochs of the conditional GAN (paper: 200)")
+    parser.add_argument("--out", required=True, help="output: a .keras file or a folder")
+
+
+def _run_train(args):
+    import time
+
+    from kerasgan.syncgan.pipeline import SynCGAN
+
+    images, labels, classes = _load_data(args)
+    pipeline = SynCGAN(
+        classes=classes, image_size=args.image_size, filters=args.filters,
+        noise_channels=args.noise_channels, flip_probability=args.flip_probability, seed=args.seed,
+    )
+    started = time.perf_counter()
+    pipeline.fit(images, labels, mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs,
+                 batch_size=args.batch_size)
+    pipeline.history["wall_seconds"] = round(time.perf_counter() - started, 1)
+    path = pipeline.save(args.out)
+    print(f"saved SynCGAN to {path} ({pipeline.history['wall_seconds']} s of training)")
+    return 0
+
+
+# ------------------------------------------------------------------ generate
+def _configure_generate(parser):
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a pipeline saved by `kerasgan train syncgan` (.keras or folder)")
+    source.add_argument("--zoo", action="store_true", help="use the pretrained zoo entry 'syncgan'")
+    parser.add_argument("--class", dest="class_name", required=True, help="class to generate")
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="folder for image_XXXX.png and mask_XXXX.png")
+
+
+def _run_generate(args):
+    import pathlib
+
+    from kerasgan.data.image_io import write_image
+
+    if args.zoo:
+        from kerasgan import zoo
+
+        pipeline = zoo.load("syncgan")
+    else:
+        from kerasgan.syncgan.pipeline import SynCGAN
+
+        pipeline = SynCGAN.load(args.model)
+    images, masks = pipeline.generate(args.class_name, args.count, seed=args.seed)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, (image, mask) in enumerate(zip(images, masks)):
+        write_image(out / f"image_{index:04d}.png", image)
+        write_image(out / f"mask_{index:04d}.png", mask * 255)
+    print(f"wrote {len(images)} SYNTHETIC {args.class_name!r} image/mask pairs to {out}")
+    return 0
+
+
+# ------------------------------------------------------------------ augment-study
+def _configure_study(parser):
+    _add_data_arguments(parser, 64)
+    _add_model_arguments(parser)
+    parser.set_defaults(filters=16)
+    parser.add_argument("--classifier", action="append", dest="classifiers",
+                        help="small_cnn (default), resnet152, densenet121, densenet169, densenet201, "
+                             "inceptionv3; repeat for several")
+    parser.add_argument("--weights", action="append", default=[], metavar="CLASSIFIER=PATH",
+                        help="local ImageNet no-top weights file of a keras.applications classifier")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (splits)")
+    parser.add_argument("--mask-epochs", type=int, default=40)
+    parser.add_argument("--cgan-epochs", type=int, default=30)
+    parser.add_argument("--gan-epochs", type=int, default=None, help="plain-GAN control (default: mask epochs)")
+    parser.add_argument("--classifier-epochs", type=int, default=25)
+    parser.add_argument("--synthetic-ratio", type=int, default=2, help="synthetic : real training images")
+    parser.add_argument("--no-control", action="store_true", help="skip the Table 3 plain-GAN control")
+    parser.add_argument("--out", default="syncgan_study", help="folder for study.json/.md/.png")
+
+
+def _run_study(args):
+    from kerasgan.syncgan.study import format_table, run_study
+
+    images, labels, classes = _load_data(args)
+    weights = {}
+    for item in args.weights:
+        name, separator, path = item.partition("=")
+        if not separator:
+            raise ValueError(f"--weights takes CLASSIFIER=PATH, got {item!r}")
+        weights[name] = path
+    results = run_study(
+        images, labels, classes, classifiers=tuple(args.classifiers or ("small_cnn",)),
+        seeds=tuple(range(args.seed, args.seed + args.seeds)), image_size=args.image_size,
+        synthetic_ratio=args.synthetic_ratio, control=not args.no_control,
+        syncgan_options={"filters": args.filters, "noise_channels": args.noise_channels,
+                         "flip_probability": args.flip_probability, "batch_size": args.batch_size},
+        mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs, gan_epochs=args.gan_epochs,
+        classifier_epochs=args.classifier_epochs, classifier_weights=weights, out_dir=args.out,
+    )
+    print(format_table(results))
+    print(f"wrote {args.out}/study.json, study.md, study.png ({results['timing']['total_seconds']} s)")
+    return 0
+
+
+def register(registry):
+    registry.add("train", "syncgan", configure=_configure_train, run=_run_train,
+                 help="SynCGAN: unsupervised masks, class mask GANs and the mask -> image CGAN")
+    registry.add("generate", "syncgan", configure=_configure_generate, run=_run_generate,
+                 help="SynCGAN: synthetic (image, mask) pairs of one class")
+    registry.add("augment-study", "syncgan", configure=_configure_study, run=_run_study,
+                 help="SynCGAN: classifier accuracy on Orig / +Prop / +Trad / +Trad+Prop (Tables 2, 3)")

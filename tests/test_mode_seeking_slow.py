@@ -1,0 +1,58 @@
+"""Slow checks of mode-seeking pix2pix: the tutorial end to end and the CLI in a fresh process."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_tutorial_runs_small_and_plots_every_variant(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tutorials" / "mode_seeking_histology.py"), "--small", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "variants.png").stat().st_size > 10_000
+    assert (tmp_path / "zoo_glomeruli.png").stat().st_size > 5_000
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["variants"]) == {"pix2pix", "mask_ms", "structure_no_ms", "full_conditional_d", "full"}
+    assert "| full |" in result.stdout and "real test images" in result.stdout
+
+
+@pytest.mark.slow
+def test_cli_ablation_writes_results_grids_and_weights(tmp_path):
+    out = tmp_path / "ablation"
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasgan.cli", "ablation", "glomeruli", "--image-size", "32",
+         "--filters", "8", "--batch-size", "4", "--steps", "2", "--train-patches", "8",
+         "--test-patches", "4", "--variants", "pix2pix,full", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| pix2pix |" in result.stdout and "| full |" in result.stdout
+    for name in ("pix2pix", "full"):
+        assert (out / f"{name}.png").is_file()
+        assert (out / f"{name}.generator.weights.npz").is_file()
+    assert set(json.loads((out / "results.json").read_text())["variants"]) == {"pix2pix", "full"}
+
+
+@pytest.mark.slow
+def test_cli_train_glomeruli_on_a_paired_folder(tmp_path):
+    import kerasgan  # noqa: F401
+    from kerasgan.glomeruli import data
+
+    data.write_paired_folder(data.ihc_patches(32, 10, "train"), tmp_path / "pairs")
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasgan.cli", "train", "glomeruli", "--data", str(tmp_path / "pairs"),
+         "--image-size", "32", "--filters", "8", "--batch-size", "4", "--epochs", "1",
+         "--steps-per-epoch", "2", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "run" / "generator.keras").is_file()
+    assert (tmp_path / "run" / "log.csv").is_file()
