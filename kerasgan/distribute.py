@@ -51,3 +51,21 @@ def cluster_from_environment():
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return Cluster(tf.distribute.MirroredStrategy())
     return Cluster(tf.distribute.get_strategy())
+
+
+def in_multi_worker_mode(strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    check = getattr(extended, "_in_multi_worker_mode", None)
+    return bool(check and check())
+
+
+def loggable(results):
+    """Make a train/test step's logged scalars reducible by Keras under multi-worker training.
+
+    Keras 3 reduces step outputs across workers with `strategy.reduce("MEAN", v, axis=0)`, which
+    fails on rank-0 tensors; a length-1 axis gives the same mean. Elsewhere results pass as-is.
+    """
+    if not in_multi_worker_mode():
+        return results
+    return {key: tf.reshape(value, [1]) for key, value in results.items()}

@@ -24,6 +24,9 @@ def _configure_train(parser):
     parser.add_argument("--gan-loss", choices=("bce", "lsgan"), default="bce")
     parser.add_argument("--l1-weight", type=float, default=100.0)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                        help="adam (beta_1 0.5, the paper) or plain sgd (for exact comparisons)")
+    parser.add_argument("--no-shuffle", action="store_true", help="read pairs in file-name order")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     parser.add_argument("--no-jitter", action="store_true", help="skip resize-286/crop/flip")
     parser.add_argument("--seed", type=int, default=0)
@@ -66,7 +69,9 @@ def _run_train(args):
         raise ValueError(
             f"--batch-size {args.batch_size} must be divisible by the {cluster.num_workers} workers"
         )
-    worker_batch = args.batch_size // cluster.num_workers
+    # Each worker's pipeline yields *global* batches of its own files; tf.distribute rebatches
+    # them to global / replicas per replica, so every step a worker consumes its share.
+    per_worker_step = args.batch_size // cluster.num_workers
     out = pathlib.Path(args.out)
     if not cluster.is_chief:
         # Every worker runs the same saving code (collectives need it); only the chief's is kept.
@@ -74,29 +79,46 @@ def _run_train(args):
 
     layout, conditions, _ = find_pairs(args.data, args.target_dir)
     files_per_worker = math.ceil(len(conditions) / cluster.num_workers)
-    steps_per_epoch = max(1, math.ceil(files_per_worker / worker_batch))
+    steps_per_epoch = max(1, math.ceil(files_per_worker / per_worker_step))
 
-    def dataset_for(epoch):
+    def dataset_for(epoch, num_shards=1, shard_index=0, batch_size=args.batch_size):
         return paired_image_dataset(
-            args.data, args.target_dir, image_size=args.image_size, batch_size=worker_batch,
-            shuffle=True, jitter=not args.no_jitter, direction=args.direction,
-            seed=args.seed * 100003 + epoch, num_shards=cluster.num_workers,
-            shard_index=cluster.worker_index,
+            args.data, args.target_dir, image_size=args.image_size, batch_size=batch_size,
+            shuffle=not args.no_shuffle, jitter=not args.no_jitter, direction=args.direction,
+            seed=args.seed * 100003 + epoch, num_shards=num_shards, shard_index=shard_index,
         )
 
-    def all_epochs(first_epoch):
-        parts = [dataset_for(epoch).repeat().take(steps_per_epoch) for epoch in range(first_epoch, args.epochs)]
+    def epochs_stream(first_epoch, num_shards=1, shard_index=0, batch_size=args.batch_size):
+        # Element-level, so each epoch holds exactly steps x (this worker's share of a step)
+        # pairs (a short last batch is topped up from the start of that epoch's order), and a
+        # resumed run starts at the first batch of its epoch.
+        parts = [
+            dataset_for(epoch, num_shards, shard_index).unbatch().repeat()
+            .take(steps_per_epoch * per_worker_step)
+            for epoch in range(first_epoch, args.epochs)
+        ]
         data = parts[0]
         for part in parts[1:]:
             data = data.concatenate(part)
-        return data
+        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def all_epochs(first_epoch):
+        if cluster.replicas == 1:
+            return epochs_stream(first_epoch)
+
+        # Several replicas: each worker reads its own file shard, batched per replica.
+        def per_worker(context):
+            return epochs_stream(first_epoch, context.num_input_pipelines, context.input_pipeline_id,
+                                 context.get_per_replica_batch_size(args.batch_size))
+
+        return cluster.strategy.distribute_datasets_from_function(per_worker)
 
     probe = next(iter(dataset_for(0).take(1)))
     condition_channels, target_channels = probe[0].shape[-1], probe[1].shape[-1]
     validation = None
     if args.val_data:
         validation = paired_image_dataset(args.val_data, image_size=args.image_size,
-                                          batch_size=worker_batch, shuffle=False, jitter=False,
+                                          batch_size=args.batch_size, shuffle=False, jitter=False,
                                           direction=args.direction)
     samples = next(iter(paired_image_dataset(
         args.val_data or args.data, None if args.val_data else args.target_dir,
@@ -110,9 +132,14 @@ def _run_train(args):
         discriminator = patch_discriminator((*size, condition_channels + target_channels),
                                             filters=args.filters, norm=args.norm)
         model = Pix2Pix(generator, discriminator, gan_loss=args.gan_loss, l1_weight=args.l1_weight)
+        def optimizer():
+            if args.optimizer == "sgd":
+                return keras.optimizers.SGD(args.learning_rate)
+            return keras.optimizers.Adam(args.learning_rate, beta_1=0.5)
+
         model.compile(
-            generator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5),
-            discriminator_optimizer=keras.optimizers.Adam(args.learning_rate, beta_1=0.5),
+            generator_optimizer=optimizer(),
+            discriminator_optimizer=optimizer(),
             jit_compile=bool(args.jit_compile),
         )
     print(f"pix2pix: {len(conditions)} pairs ({layout}), {cluster.num_workers} worker(s), "

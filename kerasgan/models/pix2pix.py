@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgan import losses
+from kerasgan.distribute import loggable
 
 # Generator/discriminator settings that can be set at construction and overridden in compile().
 _LOSS_SETTINGS = ("gan_loss", "l1_weight", "reconstruction_loss")
@@ -185,6 +186,12 @@ class Pix2Pix(keras.Model):
             )
         return data[0], data[1]
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Both networks are built at construction and both optimizers in compile(), so Keras's
+        # symbolic build has nothing to do; under MultiWorkerMirroredStrategy it would also
+        # fail, reducing a sample batch across workers before the first step.
+        return
+
     def _require_compiled(self):
         if self.generator_optimizer is None:
             raise RuntimeError(f"call {type(self).__name__}.compile(...) before fit()")
@@ -231,7 +238,7 @@ class Pix2Pix(keras.Model):
             tracker = self._metric_for_term(name)
             tracker.update_state(ops.mean(per_example))
             results[name] = tracker.result()
-        return results
+        return loggable(results)
 
     def _metric_for_term(self, name):
         trackers = {"g_gan": self.g_gan_tracker, "g_l1": self.g_l1_tracker}
@@ -242,7 +249,7 @@ class Pix2Pix(keras.Model):
         condition, target = self._unpack(data)
         fake = self.generator(condition, training=False)
         self.val_l1_tracker.update_state(ops.mean(losses.l1_per_example(fake, target)))
-        return {"l1": self.val_l1_tracker.result()}
+        return loggable({"l1": self.val_l1_tracker.result()})
 
     def predict_step(self, data):
         if isinstance(data, (tuple, list)):
