@@ -67,9 +67,14 @@ def resize(image, size, interpolation="area"):
         mode = cv2.INTER_LINEAR
     dtype = image.dtype
     work = image.astype(np.float32) if dtype not in (np.uint8, np.uint16, np.float32) else image
-    resized = cv2.resize(work, (width, height), interpolation=mode)
-    if resized.ndim == 2:
-        resized = resized[..., None]
+    # OpenCV resizes at most 4 channels at once; stacked modalities can have more.
+    chunks = []
+    for start in range(0, work.shape[-1], 4):
+        chunk = cv2.resize(np.ascontiguousarray(work[..., start:start + 4]), (width, height), interpolation=mode)
+        chunks.append(chunk[..., None] if chunk.ndim == 2 else chunk)
+    resized = np.concatenate(chunks, axis=-1)
+    if dtype == np.bool_:
+        return resized >= 0.5
     return resized.astype(dtype, copy=False)
 
 

@@ -101,9 +101,12 @@ def read_image(path, channels=None):
 def to_unit_float(image):
     """Scale an image to float32 in [0, 1] by its dtype's range (uint8 /255, uint16 /65535).
 
-    Float input is taken as already in [0, 1] and clipped; NaN or inf raise ValueError.
+    Float input is taken as already in [0, 1] and clipped; NaN, inf or an empty array raise
+    ValueError.
     """
     image = np.asarray(image)
+    if image.size == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
     if image.dtype == np.uint16:
