@@ -65,6 +65,16 @@ def _check_single_image_model(generator):
     return input_shape
 
 
+def _input_signature(generator):
+    # Explicit, so a generator that was never called (e.g. just cloned or loaded) exports too;
+    # the batch axis stays dynamic and the input keeps its layer name.
+    import tensorflow as tf
+
+    input_shape = _check_single_image_model(generator)
+    name = generator.inputs[0].name.split(":")[0] if generator.inputs else "condition"
+    return [tf.TensorSpec((None,) + tuple(input_shape[1:]), tf.float32, name=name)]
+
+
 def _onnx_modules():
     try:
         import onnxruntime  # noqa: F401
@@ -129,7 +139,8 @@ def export_saved_model(generator, path, overwrite=True):
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _sibling_temp(path)
     try:
-        generator.export(str(temporary), format="tf_saved_model", verbose=False)
+        generator.export(str(temporary), format="tf_saved_model", verbose=False,
+                         input_signature=_input_signature(generator))
         if path.exists():
             old = _sibling_temp(path, ".old")
             os.replace(path, old)
@@ -166,7 +177,8 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True):
         with warnings.catch_warnings():
             # Keras' tf2onnx shim probes np.object, which numpy 2 deprecates: not ours to fix.
             warnings.simplefilter("ignore", FutureWarning)
-            generator.export(str(temporary), format="onnx", opset_version=int(opset), verbose=False)
+            generator.export(str(temporary), format="onnx", opset_version=int(opset),
+                             verbose=False, input_signature=_input_signature(generator))
         os.replace(temporary, path)
     finally:
         if temporary.exists():

@@ -6,6 +6,7 @@ per-replica mean (which gives gradients N times too large on N replicas). Every 
 returns one value per example; `average_over_global_batch` does the reduction.
 """
 
+import keras
 import tensorflow as tf
 from keras import ops
 
@@ -55,14 +56,22 @@ def adversarial_loss(logits, target, kind="bce"):
     return _mean_per_example(values)
 
 
+def _loss_dtype(*tensors):
+    # float32 losses even under mixed precision; float64 kept for numerical gradient checks.
+    dtypes = {keras.backend.standardize_dtype(ops.convert_to_tensor(t).dtype) for t in tensors}
+    return "float64" if dtypes == {"float64"} else "float32"
+
+
 def l1_per_example(prediction, target):
     """Mean absolute error per example."""
-    return _mean_per_example(ops.abs(ops.cast(prediction, "float32") - ops.cast(target, "float32")))
+    dtype = _loss_dtype(prediction, target)
+    return _mean_per_example(ops.abs(ops.cast(prediction, dtype) - ops.cast(target, dtype)))
 
 
 def mse_per_example(prediction, target):
     """Mean squared error per example."""
-    return _mean_per_example(ops.square(ops.cast(prediction, "float32") - ops.cast(target, "float32")))
+    dtype = _loss_dtype(prediction, target)
+    return _mean_per_example(ops.square(ops.cast(prediction, dtype) - ops.cast(target, dtype)))
 
 
 RECONSTRUCTION_LOSSES = {"l1": l1_per_example, "mse": mse_per_example}
@@ -114,6 +123,11 @@ def mode_seeking_per_pair(conditions, outputs, epsilon=MODE_SEEKING_EPSILON):
         raise ValueError(
             "the mode-seeking loss compares pairs of samples in a batch: use a batch size of at "
             f"least 2 (got {batch})"
+        )
+    if batch is None:  # known only when the step runs: fail there rather than return 0
+        tf.debugging.assert_greater_equal(
+            tf.shape(conditions)[0], 2,
+            message="the mode-seeking loss compares pairs of samples in a batch: use a batch size of at least 2",
         )
     partner_conditions = tf.roll(conditions, shift=-1, axis=0)
     partner_outputs = tf.roll(outputs, shift=-1, axis=0)

@@ -78,15 +78,16 @@ def resize(image, size, interpolation="area"):
     return resized.astype(dtype, copy=False)
 
 
-def structure_map(image, threshold="otsu"):
+def structure_map(image, threshold="otsu", polarity="dark"):
     """Binary structure map of a tissue image by thresholding (Allender et al., section 3).
 
     Dark structures (stained nuclei, membranes) on a light background become 1.
     Args:
         image: H x W (x C) tissue image, uint8/uint16/float in [0, 1].
         threshold: "otsu" or a float in [0, 1] on the grey level.
+        polarity: "dark" (dark structures are 1) or "light".
     Returns: float32 H x W x 1 in {0, 1}.
     """
     from kerasgan.glomeruli.structure import structure_map as _structure_map
 
-    return _structure_map(image, threshold=threshold)
+    return _structure_map(image, threshold=threshold, polarity=polarity)

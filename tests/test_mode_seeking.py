@@ -392,25 +392,6 @@ def test_training_dataset_drops_a_last_batch_of_one():
 
 
 # ------------------------------------------------------------------ ablation and commands
-def test_ablation_runs_and_reports_every_column(capsys):
-    from kerasgan.glomeruli import ablation
-
-    train = glomeruli_data.ihc_patches(SIZE, 8, "train")
-    test = glomeruli_data.ihc_patches(SIZE, 4, "test")
-    settings = ablation.AblationSettings(image_size=SIZE, filters=8, batch_size=4, steps=2, steps_per_log=2)
-    results = ablation.run_ablation(train, test, settings, variants=["pix2pix", "full"], progress=False)
-    assert list(results["variants"]) == ["pix2pix", "full"]
-    for row in results["variants"].values():
-        assert row["l1_to_ground_truth"] > 0 and row["pairwise_l1"] >= 0
-        assert 0.0 <= row["explained_variance_share"] <= 1.0
-    table = ablation.format_table(results)
-    assert "| full |" in table and "real test images" in table
-    with pytest.raises(ValueError, match="unknown variant"):
-        ablation.run_ablation(train, test, settings, variants=["nope"])
-    with pytest.raises(ValueError, match="image_size"):
-        ablation.run_ablation(train, test, ablation.AblationSettings(image_size=64), variants=["full"])
-
-
 def test_commands_register_and_reject_bad_arguments(tmp_path):
     from kerasgan.cli import CommandRegistry, build_parser
     from kerasgan.glomeruli import commands

@@ -50,9 +50,39 @@ def test_cli_train_glomeruli_on_a_paired_folder(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "kerasgan.cli", "train", "glomeruli", "--data", str(tmp_path / "pairs"),
          "--image-size", "32", "--filters", "8", "--batch-size", "4", "--epochs", "1",
-         "--steps-per-epoch", "2", "--out", str(tmp_path / "run")],
+         "--steps-per-epoch", "2", "--allow-empty-masks", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "run" / "generator.keras").is_file()
     assert (tmp_path / "run" / "log.csv").is_file()
+    assert "val_l1" in (tmp_path / "run" / "log.csv").read_text()
+
+    # Without the flag, the empty nucleus mask of one of these patches is refused by name.
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasgan.cli", "train", "glomeruli", "--data", str(tmp_path / "pairs"),
+         "--image-size", "32", "--out", str(tmp_path / "run2")], capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 2 and "is empty" in result.stderr
+
+
+@pytest.mark.slow
+def test_ablation_runs_and_reports_every_column():
+    import kerasgan  # noqa: F401
+    from kerasgan.glomeruli import data as glomeruli_data
+    from kerasgan.glomeruli import ablation
+
+    train = glomeruli_data.ihc_patches(32, 8, "train")
+    test = glomeruli_data.ihc_patches(32, 4, "test")
+    settings = ablation.AblationSettings(image_size=32, filters=8, batch_size=4, steps=2, steps_per_log=2)
+    results = ablation.run_ablation(train, test, settings, variants=["pix2pix", "full"], progress=False)
+    assert list(results["variants"]) == ["pix2pix", "full"]
+    for row in results["variants"].values():
+        assert row["l1_to_ground_truth"] > 0 and row["pairwise_l1"] >= 0
+        assert 0.0 <= row["explained_variance_share"] <= 1.0
+    table = ablation.format_table(results)
+    assert "| full |" in table and "real test images" in table
+    with pytest.raises(ValueError, match="unknown variant"):
+        ablation.run_ablation(train, test, settings, variants=["nope"])
+    with pytest.raises(ValueError, match="image_size"):
+        ablation.run_ablation(train, test, ablation.AblationSettings(image_size=64), variants=["full"])

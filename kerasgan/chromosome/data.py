@@ -64,9 +64,10 @@ def preprocess_image(image, size=DEFAULT_SIZE, canvas=None):
     side = max(height, width) if canvas is None else int(canvas)
     if side < max(height, width):
         raise ValueError(f"canvas {side} is smaller than the image ({height} x {width})")
-    # Pad with the background level: the median of the border (bright in G-banded images).
+    # Pad with the background level: the bright end of the border (a tight crop's border
+    # also crosses the chromosome, so not its median).
     border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
-    value = int(np.median(border))
+    value = int(np.percentile(border, 90))
     top, left = (side - height) // 2, (side - width) // 2
     padded = cv2.copyMakeBorder(
         array, top, side - height - top, left, side - width - left, cv2.BORDER_CONSTANT, value=value

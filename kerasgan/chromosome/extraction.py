@@ -36,6 +36,7 @@ TRIM, PATH_SMOOTH = 0.8, 0.0
 # band edges (a quarter pixel on average instead of half).
 SAMPLES_PER_PIXEL = 2
 REFINE = True
+TIP_GUARD = 2.5  # pixels
 _LINE_STEP = 0.5  # sampling step along a perpendicular line, pixels
 _MIN_SIDE = 8
 
@@ -137,43 +138,68 @@ class _Levels:
     absorption: np.ndarray  # background - smoothed image
 
 
+def _fit_surface(values, rows, cols, shape, keep, rounds):
+    """Quadratic surface through (rows, cols, values), dropping darker outliers one-sidedly."""
+    height, width = shape
+    x, y = cols / width - 0.5, rows / height - 0.5
+    design = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], 1)
+    for _ in range(rounds):
+        chosen = design[keep]
+        coefficients = np.linalg.solve(chosen.T @ chosen + 1e-6 * np.eye(6), chosen.T @ values[keep])
+        residual = values - design @ coefficients
+        spread = 1.4826 * np.median(np.abs(residual[keep])) + 1e-9
+        updated = (residual > -2.5 * spread) & (residual < 4 * spread)
+        if updated.sum() < 12:
+            break
+        keep = updated
+    xs = np.arange(width) / width - 0.5
+    ys = np.arange(height) / height - 0.5
+    c = coefficients
+    # Separable terms per row/column plus one outer product: no full-size float64 temporaries.
+    surface = np.outer(ys, c[5] * xs).astype(np.float32)
+    surface += (c[0] + c[2] * ys + c[4] * ys * ys).astype(np.float32)[:, None]
+    surface += (c[1] * xs + c[3] * xs * xs).astype(np.float32)[None, :]
+    return surface, float(spread)
+
+
 def _background_levels(smooth, name):
-    """Background plane (fitted to the bright pixels, so uneven illumination is removed),
-    its noise sigma and the chromosome contrast."""
+    """Background surface, its noise sigma and the chromosome contrast.
+
+    A quadratic surface (uneven illumination, vignetting) is fitted first to the image
+    border (background even in tight crops, where light bands outnumber the background
+    pixels), then to every pixel near that first surface; darker outliers (light bands,
+    chromosome ends touching the border) are dropped one-sidedly at each refit.
+    """
     low, high = float(smooth.min()), float(smooth.max())
     if high - low <= 1e-6 * max(1.0, abs(high)):
         raise ValueError(f"{name} is uniform (no chromosome to find)")
-    scaled = np.round((smooth - low) * (255.0 / (high - low))).astype(np.uint8)
-    otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = scaled > otsu
     height, width = smooth.shape
-    rows, cols = np.nonzero(bright)
-    step = max(1, rows.size // 1500)
+    ring = np.zeros(smooth.shape, bool)
+    ring[:2], ring[-2:], ring[:, :2], ring[:, -2:] = True, True, True, True
+    rows, cols = np.nonzero(ring)
+    values = smooth[rows, cols].astype(np.float64)
+    keep = values >= np.percentile(values, 60)
+    surface, spread = _fit_surface(values, rows, cols, smooth.shape, keep, 4)
+    near = (smooth - surface) > -4 * spread
+    rows, cols = np.nonzero(near)
+    step = max(1, rows.size // 3000)
     rows, cols = rows[::step], cols[::step]
     values = smooth[rows, cols].astype(np.float64)
-    design = np.stack([np.ones_like(values), cols / width - 0.5, rows / height - 0.5], 1)
-    keep = np.ones(values.size, bool)
-    for _ in range(2):  # refit without outliers (light bands, debris)
-        chosen = design[keep]
-        coefficients = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(3), chosen.T @ values[keep])
-        residual = values - design @ coefficients
-        spread = 1.4826 * np.median(np.abs(residual[keep])) + 1e-9
-        keep = np.abs(residual) < 3 * spread
-    x_term = (coefficients[1] * (np.arange(width) / width - 0.5)).astype(np.float32)
-    y_term = (coefficients[0] + coefficients[2] * (np.arange(height) / height - 0.5)).astype(np.float32)
-    plane = y_term[:, None] + x_term[None, :]
-    noise = float(spread) + 1e-6 * (high - low)
-    absorption = plane - smooth
-    chromosome = absorption[~bright]
-    dark = float(np.partition(chromosome, int(0.98 * (chromosome.size - 1)))[int(0.98 * (chromosome.size - 1))]) if chromosome.size else 0.0
-    return _Levels(plane, noise, dark, absorption)
+    surface, spread = _fit_surface(values, rows, cols, smooth.shape, np.ones(values.size, bool), 3)
+    noise = spread + 1e-6 * (high - low)
+    absorption = surface - smooth
+    chromosome = absorption[absorption > 4 * noise]
+    if chromosome.size == 0:
+        return _Levels(surface, noise, 0.0, absorption)
+    position = int(0.98 * (chromosome.size - 1))
+    dark = float(np.partition(chromosome, position)[position])
+    return _Levels(surface, noise, dark, absorption)
 
 
 def _bounding_box(mask, margin):
-    rows = np.flatnonzero(mask.any(1))
-    cols = np.flatnonzero(mask.any(0))
-    top, bottom = max(rows[0] - margin, 0), min(rows[-1] + margin + 1, mask.shape[0])
-    left, right = max(cols[0] - margin, 0), min(cols[-1] + margin + 1, mask.shape[1])
+    left, top, box_width, box_height = cv2.boundingRect(mask.astype(np.uint8))
+    bottom, right = min(top + box_height + margin, mask.shape[0]), min(left + box_width + margin, mask.shape[1])
+    top, left = max(top - margin, 0), max(left - margin, 0)
     return slice(top, bottom), slice(left, right)
 
 
@@ -187,23 +213,15 @@ def _fill_holes(mask):
 
 def _close(mask):
     """Morphological closing with a disk of ~2.5 half-widths (bridges light bands), by
-    thresholding Euclidean distance transforms on the padded bounding box (fast at any radius)."""
+    thresholding Euclidean distance transforms (fast at any radius). The image edge is
+    padded by replication, so a chromosome cut by the frame is not eroded from there."""
     half_width = float(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3).max())
     radius = float(np.clip(round(2.5 * half_width), 3, 20))
     pad = int(radius) + 2
-    box = _bounding_box(mask, 0)
-    crop = np.pad(mask[box], pad).astype(np.uint8)
-    dilated = cv2.distanceTransform(1 - crop, cv2.DIST_L2, 5) <= radius
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    dilated = cv2.distanceTransform(1 - padded, cv2.DIST_L2, 5) <= radius
     closed = cv2.distanceTransform(dilated.astype(np.uint8), cv2.DIST_L2, 5) > radius
-    # A distance transform does not see the array edge as background; cut back to the box
-    # grown by the radius, clipped to the image.
-    out = np.zeros_like(mask)
-    top, left = box[0].start - pad, box[1].start - pad
-    r0, c0 = max(top, 0), max(left, 0)
-    r1 = min(top + crop.shape[0], mask.shape[0])
-    c1 = min(left + crop.shape[1], mask.shape[1])
-    out[r0:r1, c0:c1] = closed[r0 - top : r1 - top, c0 - left : c1 - left]
-    return out | mask
+    return closed[pad:-pad, pad:-pad] | mask
 
 
 def _shape_mask_and_levels(gray, name="image"):
@@ -252,12 +270,15 @@ def _shape_mask_and_levels(gray, name="image"):
 def shape_mask(image, dark_background=False):
     """Binary shape mask s of the single chromosome in a grayscale image (bool H x W).
 
-    The threshold sits just below the background level (background - max(4 noise sigma,
-    12% of the chromosome contrast)) rather than at Otsu's, which cuts off light bands that
-    are close to the background. Then the largest component, holes filled.
+    Not Otsu's threshold, which cuts off light bands close to the background: the background
+    is a fitted surface (uneven illumination, vignetting); a firm threshold (a quarter of the
+    chromosome contrast) finds the chromosome, a closing bridges light bands and keeps them
+    where they are darker than a loose threshold just above the background noise; largest
+    component, holes filled; finally every edge is moved to the half-maximum of its
+    cross-section along the perpendicular lines (the edge of a blurred step).
 
     Raises ValueError for an empty/uniform image, an image with several chromosomes (a second
-    dark region at least 30% of the largest), or a chromosome touching everything.
+    dark region at least 30% of the largest), or a chromosome that fills the whole image.
     """
     return _segment(image, dark_background)[1]
 
@@ -642,6 +663,13 @@ def uniform_band_profile(profile, delta=None):
     for (i, _), (j, _) in zip(extrema[:-1], extrema[1:]):
         edges.append(_band_edge(smooth, i, j, min(smooth[i], smooth[j]), max(smooth[i], smooth[j])))
     edges.append(float(count))
+    # The density falls off over the last pixel or two at each tip (short, blurred lines): a
+    # light "band" narrower than that ramp at either end belongs to its neighbour.
+    guard = TIP_GUARD * SAMPLES_PER_PIXEL
+    if len(extrema) > 1 and extrema[-1][1] < 0 and edges[-1] - edges[-2] < guard:
+        extrema, edges = extrema[:-1], edges[:-2] + [edges[-1]]
+    if len(extrema) > 1 and extrema[0][1] < 0 and edges[1] - edges[0] < guard:
+        extrema, edges = extrema[1:], [edges[0]] + edges[2:]
     centres = np.arange(count) + 0.5
     band = np.clip(np.searchsorted(np.asarray(edges), centres, side="right") - 1, 0, len(extrema) - 1)
     kinds = np.array([kind for _, kind in extrema])

@@ -31,6 +31,8 @@ def _add_data_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=8, help=">= 2 (L_ms compares pairs)")
     parser.add_argument("--discriminator", choices=("patch", "global"), default="global",
                         help="PatchGAN or the paper's whole-image discriminator (appendix)")
+    parser.add_argument("--allow-empty-masks", action="store_true",
+                        help="keep --data pairs whose mask has no foreground (an error otherwise)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -54,7 +56,8 @@ def load_data(args):
         train = data.ihc_patches(args.image_size, args.train_patches, "train", seed=args.seed)
         test = data.ihc_patches(args.image_size, args.test_patches, "test", seed=args.seed)
         return train, test, data.SHIPPED_DATA_DESCRIPTION
-    pairs = data.load_paired_folder(args.data, image_size=args.image_size)
+    pairs = data.load_paired_folder(args.data, image_size=args.image_size,
+                                    allow_empty_masks=args.allow_empty_masks)
     if len(pairs) < 4:
         raise ValueError(f"'{args.data}' holds {len(pairs)} pairs; need at least 4 (train and test)")
     order = np.random.default_rng(args.seed).permutation(len(pairs))

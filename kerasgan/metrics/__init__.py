@@ -16,6 +16,7 @@ _EXPORTS = {
     "mean_pairwise_ms_ssim_distance": "diversity",
     "explained_variance_share": "diversity",
     "mean_pairwise_feature_distance": "diversity",
+    "ms_ssim_settings": "diversity",
     # sifid.py (SinGAN)
     "sifid": "sifid",
     "patch_statistic_distance": "sifid",

@@ -23,9 +23,8 @@ mode (BatchNorm moving statistics), the critic's gradient penalty is taken per p
 import hashlib
 import json
 import math
-import os
 import pathlib
-import shutil
+import sys
 import tempfile
 import time
 import zipfile
@@ -39,8 +38,7 @@ from kerasgan.networks.singan_blocks import scale_filters, singan_critic, singan
 
 FORMAT_VERSION = 1
 STATE_FILE = "singan.json"
-IMAGE_FILE = "image.npy"
-FIXED_NOISE_FILE = "fixed_noise.npy"
+ARRAYS_FILE = "arrays.npz"  # the training image and the fixed reconstruction noise
 PENALTY_KINDS = ("per_position", "per_image")
 
 
@@ -56,9 +54,10 @@ def _bicubic_matrix(in_size, out_size):
     """
     key = (int(in_size), int(out_size))
     if key not in _MATRIX_CACHE:
-        impulses = np.eye(in_size, dtype=np.float32)[None, :, None, :]  # (1, in, 1, in)
-        response = tf.image.resize(impulses, (out_size, 1), method="bicubic", antialias=True)
-        _MATRIX_CACHE[key] = np.asarray(response)[0, :, 0, :]  # (out, in)
+        with tf.init_scope():  # eager even when first needed inside a tf.function
+            impulses = np.eye(in_size, dtype=np.float32)[None, :, None, :]  # (1, in, 1, in)
+            response = tf.image.resize(impulses, (out_size, 1), method="bicubic", antialias=True)
+            _MATRIX_CACHE[key] = np.asarray(response)[0, :, 0, :]  # (out, in)
     return _MATRIX_CACHE[key]
 
 
@@ -283,9 +282,10 @@ class SinGANScale(keras.Model):
                 yield {"real": real, "noise": noise, "previous": previous, "fixed_noise": fixed,
                        "previous_reconstruction": previous_reconstruction}
 
-        spec = tf.TensorSpec(shape, tf.float32)
+        # Unknown height/width in the signature: one traced step serves every scale's size.
+        spec = tf.TensorSpec((1, None, None, channels), tf.float32)
         signature = {"real": spec, "noise": spec, "fixed_noise": spec, "previous_reconstruction": spec,
-                     "previous": tf.TensorSpec((critic_steps, height, width, channels), tf.float32)}
+                     "previous": tf.TensorSpec((critic_steps, None, None, channels), tf.float32)}
         return tf.data.Dataset.from_generator(elements, output_signature=signature).prefetch(2)
 
     def get_config(self):
@@ -385,8 +385,10 @@ class SinGAN:
         learning_rate, drop_fraction, drop_factor: Adam 5e-4, x0.1 after 80 % of iterations.
         critic_steps, generator_steps: 3 and 3 per iteration.
         gradient_penalty: "per_position" (official code) or "per_image".
-        jit_compile: compile each scale's training step with XLA (faster on CPU, see
-            benchmarks/singan.py).
+        jit_compile: compile the training step with XLA. Off by default: XLA compiles once per
+            scale size (minutes on a 2-core CPU), which the per-iteration gain at small scales
+            does not repay (see benchmarks/singan.py). Without it one traced graph (oneDNN
+            kernels) serves every scale of a width.
         seed: makes the fixed noise, initial weights and training noise reproducible.
     """
 
@@ -394,7 +396,7 @@ class SinGAN:
                  double_every=4, num_blocks=5, kernel_size=3, noise_amplitude=0.1,
                  reconstruction_weight=10.0, gradient_penalty_weight=0.1, learning_rate=5e-4,
                  drop_fraction=0.8, drop_factor=0.1, critic_steps=3, generator_steps=3,
-                 gradient_penalty="per_position", jit_compile=True, seed=None):
+                 gradient_penalty="per_position", jit_compile=False, seed=None):
         if not (0.0 < scale_factor < 1.0):
             raise ValueError(f"scale_factor must be in (0, 1), got {scale_factor}")
         if min_size < 1 or max_size < min_size:
@@ -487,6 +489,7 @@ class SinGAN:
         s = self.settings
         shapes, factor = pyramid_shapes(*image.shape[:2], s["max_size"], s["min_size"], s["scale_factor"])
         self._reset()
+        self._iterations = iterations
         self.image = _resize_image(image, shapes[-1])
         self.shapes, self.scale_factor = shapes, factor
         self.channel_layout = channel_layout
@@ -579,7 +582,11 @@ class SinGAN:
             critic_steps=s["critic_steps"], coarsest=scale == 0,
             seed=None if self.seed is None else self.seed * 1000 + scale,
         )
-        history = trainer.fit(dataset, epochs=1, steps_per_epoch=iterations, verbose=verbose)
+        callbacks, fit_verbose = [], verbose
+        if verbose and not sys.stdout.isatty():  # log files: a line every 10 %, not a progress bar
+            callbacks, fit_verbose = [_LogProgress(scale, iterations)], 0
+        history = trainer.fit(dataset, epochs=1, steps_per_epoch=iterations, shuffle=False,
+                              verbose=fit_verbose, callbacks=callbacks)
         # Freeze a copy for the pyramid; the trainer may go on to the next scale.
         generator = self._new_generator(scale)
         generator.set_weights(trainer.generator.get_weights())
@@ -615,16 +622,29 @@ class SinGAN:
         from kerasgan.data.image_io import atomic_write_bytes
         atomic_write_bytes(folder / STATE_FILE, json.dumps(state, indent=1).encode())
 
-    def _write_array(self, path, array):
-        from kerasgan.serialization import atomic_path
-        with atomic_path(path) as temporary:
-            np.save(temporary, array)
+    def _write_arrays(self, folder):
+        import io
+
+        from kerasgan.data.image_io import atomic_write_bytes
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, image=self.image, fixed_noise=self.fixed_noise)
+        atomic_write_bytes(folder / ARRAYS_FILE, buffer.getvalue())
+
+    @staticmethod
+    def _read_arrays(folder):
+        path = folder / ARRAYS_FILE
+        if path.exists():
+            with np.load(path) as arrays:
+                return arrays["image"].astype(np.float32), arrays["fixed_noise"].astype(np.float32)
+        if (folder / "image.npy").exists():  # runs written before arrays.npz
+            return (np.load(folder / "image.npy").astype(np.float32),
+                    np.load(folder / "fixed_noise.npy").astype(np.float32))
+        raise FileNotFoundError(f"'{folder}' has no {ARRAYS_FILE} (training image and fixed noise)")
 
     def _write_header(self, folder, iterations):
         folder.mkdir(parents=True, exist_ok=True)
         self._iterations = iterations
-        self._write_array(folder / IMAGE_FILE, self.image)
-        self._write_array(folder / FIXED_NOISE_FILE, self.fixed_noise)
+        self._write_arrays(folder)
         self._write_json(folder, self._state(iterations))
 
     def _write_scale(self, folder, scale, critic=None, dtype="float32"):
@@ -647,7 +667,7 @@ class SinGAN:
                 "empty directory, or the same image and settings to resume"
             )
         self._iterations = iterations
-        self.fixed_noise = np.load(folder / FIXED_NOISE_FILE)
+        self.fixed_noise = self._read_arrays(folder)[1]
         completed = int(state["completed_scales"])
         self._load_scales(folder, state, completed, load_last_critic=True)
         self.history = [{k: v for k, v in scale.items() if k not in ("filters", "noise_amplitude")}
@@ -699,8 +719,7 @@ class SinGAN:
 
     def _save_folder(self, folder, dtype, include_critic):
         folder.mkdir(parents=True, exist_ok=True)
-        self._write_array(folder / IMAGE_FILE, self.image)
-        self._write_array(folder / FIXED_NOISE_FILE, self.fixed_noise)
+        self._write_arrays(folder)
         from kerasgan.serialization import save_weights_npz
         for scale, generator in enumerate(self.generators):
             save_weights_npz(generator, folder / f"scale_{scale:02d}.generator.npz", dtype=dtype)
@@ -735,8 +754,7 @@ class SinGAN:
         if jit_compile is not None:
             config["jit_compile"] = jit_compile
         model = cls.from_config(config)
-        model.image = np.load(folder / IMAGE_FILE).astype(np.float32)
-        model.fixed_noise = np.load(folder / FIXED_NOISE_FILE).astype(np.float32)
+        model.image, model.fixed_noise = cls._read_arrays(folder)
         model.shapes = [tuple(shape) for shape in state["shapes"]]
         model.scale_factor = state["scale_factor"]
         model.channel_layout = state.get("channel_layout")
@@ -887,6 +905,26 @@ def dilate_mask(mask, size, radius=7, sigma=5.0):
     low, high = soft.min(), soft.max()
     soft = (soft - low) / (high - low) if high > low else np.ones_like(soft)
     return soft[..., None].astype(np.float32)
+
+
+class _LogProgress(keras.callbacks.Callback):
+    """Progress lines for non-interactive output (Keras' bar only prints at the end there)."""
+
+    def __init__(self, scale, iterations):
+        super().__init__()
+        self.scale, self.iterations = scale, iterations
+        self.every = max(1, iterations // 10)
+        self.started = time.time()
+        self.next_report = self.every
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if done >= self.next_report or done == self.iterations:
+            self.next_report = done + self.every
+            values = " ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items())
+            rate = (time.time() - self.started) / done
+            print(f"  scale {self.scale + 1}: {done}/{self.iterations} iterations, {rate:.3f} s/iteration, "
+                  f"{values}", flush=True)
 
 
 def _steps_per_execution(iterations):

@@ -114,7 +114,7 @@ def _configure_study(parser):
     parser.add_argument("--weights", action="append", default=[], metavar="CLASSIFIER=PATH",
                         help="local ImageNet no-top weights file of a keras.applications classifier")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (splits)")
-    parser.add_argument("--mask-epochs", type=int, default=40)
+    parser.add_argument("--mask-epochs", type=int, default=60)
     parser.add_argument("--cgan-epochs", type=int, default=30)
     parser.add_argument("--gan-epochs", type=int, default=None, help="plain-GAN control (default: mask epochs)")
     parser.add_argument("--classifier-epochs", type=int, default=25)

@@ -16,6 +16,7 @@ and exposure vary between slides.
 import numpy as np
 from scipy import ndimage
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from kerasgan.data.image_io import to_unit_float
 
@@ -56,11 +57,27 @@ def _plane_structure(radius=1):
     return structure
 
 
+def _refine_with_mixtures(stretched, candidates, nuclei, components, max_pixels, rng, seed):
+    """Per image: GMM on candidate colours; the darkest component's pixels are nuclei."""
+    for index in range(len(stretched)):
+        pixels = stretched[index][candidates[index]]
+        if len(pixels) < 2 * components:
+            continue
+        sample = pixels
+        if len(pixels) > max_pixels:
+            sample = pixels[rng.choice(len(pixels), max_pixels, replace=False)]
+        mixture = GaussianMixture(
+            components, covariance_type="full", reg_covar=1e-4, random_state=seed
+        ).fit(sample)
+        darkest = int(np.argmin(mixture.means_ @ GRAY_WEIGHTS))
+        nuclei[index][candidates[index]] = mixture.predict(pixels) == darkest
+
+
 def nucleus_masks(
     images,
     stretch_percentiles=(1.0, 99.0),
     block_size=None,
-    offset=0.03,
+    offset=0.02,
     mixture_components=3,
     min_size=None,
     max_mixture_pixels=20000,
@@ -72,8 +89,9 @@ def nucleus_masks(
         images: (N, H, W, 3) or (H, W, 3); uint8, uint16 or float in [0, 1].
         stretch_percentiles: percentiles mapped to 0 and 1 by the histogram stretch.
         block_size: neighbourhood of the adaptive threshold in pixels (the Gaussian's sigma is
-            block_size / 4). Default: a quarter of the shorter side, so a nucleus is darker
-            than its surroundings as a whole, not only at its rim.
+            block_size / 4). Default: half the shorter side (at least 15 px), so a nucleus,
+            even in a crowded group, is darker than its surroundings as a whole, not only at
+            its rim.
         offset: how much darker than its neighbourhood (gray levels in [0, 1]) a candidate is.
         mixture_components: components of the per-image Gaussian mixture on candidate colours
             (3: nuclei, red cells, cytoplasm); the darkest one is nuclei.
@@ -90,7 +108,7 @@ def nucleus_masks(
     if mixture_components < 2:
         raise ValueError(f"mixture_components must be >= 2 (nuclei vs the rest), got {mixture_components}")
     if block_size is None:
-        block_size = max(min(height, width) // 4, 7)
+        block_size = max(min(height, width) // 2, 15)
     if block_size < 3:
         raise ValueError(f"block_size must be >= 3 pixels, got {block_size}")
     if min_size is None:
@@ -102,18 +120,10 @@ def nucleus_masks(
 
     rng = np.random.default_rng(seed)
     nuclei = np.zeros_like(candidates)
-    for index in range(count):
-        pixels = stretched[index][candidates[index]]
-        if len(pixels) < 2 * mixture_components:
-            continue
-        sample = pixels
-        if len(pixels) > max_mixture_pixels:
-            sample = pixels[rng.choice(len(pixels), max_mixture_pixels, replace=False)]
-        mixture = GaussianMixture(
-            mixture_components, covariance_type="full", reg_covar=1e-4, random_state=seed
-        ).fit(sample)
-        darkest = int(np.argmin(mixture.means_ @ GRAY_WEIGHTS))
-        nuclei[index][candidates[index]] = mixture.predict(pixels) == darkest
+    # The mixtures are tiny (3 x 3 covariances): multi-threaded BLAS only spins and, on a busy
+    # machine, makes each fit ~100x slower.
+    with threadpool_limits(limits=1):
+        _refine_with_mixtures(stretched, candidates, nuclei, mixture_components, max_mixture_pixels, rng, seed)
 
     structure = _plane_structure()
     # Pad the batch axis so no image touches the array's border along it (fill_holes would

@@ -24,7 +24,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasgan import losses
 from kerasgan.models.mask_gan import MaskGAN
 from kerasgan.models.pix2pix import Pix2Pix, default_gan_optimizer
 from kerasgan.networks.mask_generator import mask_generator

@@ -17,7 +17,6 @@ synthetic images, so Trad and Prop add the same number of images.
 """
 
 import json
-import math
 import pathlib
 import time
 
@@ -235,9 +234,9 @@ def run_study(
     control=True,
     syncgan_options=None,
     mask_epochs=60,
-    cgan_epochs=40,
+    cgan_epochs=30,
     gan_epochs=None,
-    classifier_epochs=30,
+    classifier_epochs=25,
     classifier_batch_size=16,
     classifier_weights=None,
     out_dir=None,
@@ -270,7 +269,6 @@ def run_study(
     if len(classes) < 2:
         raise ValueError(f"the study needs at least two classes, got {classes}")
     for classifier in classifiers:
-        build_classifier  # noqa: B018 - names are checked below without building
         key = classifier if classifier == "small_cnn" else classifier.lower().replace("-", "").replace("_", "")
         if key != "small_cnn" and key not in APPLICATIONS:
             raise ValueError(f"unknown classifier {classifier!r}; choose from {CLASSIFIERS}")
@@ -416,6 +414,3 @@ def _save_samples(path, real_images, real_labels, proposed, pipeline, per_class=
     width = min(r.shape[1] for r in rows)
     write_image(path, np.concatenate([r[:, :width] for r in rows], axis=0))
 
-
-def _ceil_div(a, b):
-    return int(math.ceil(a / b))

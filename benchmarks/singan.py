@@ -1,0 +1,232 @@
+"""SinGAN training speed: seconds per iteration (3 critic steps with gradient penalty + 3
+generator steps with reconstruction) at the four reference scales, XLA on/off, oneDNN on/off.
+
+    python benchmarks/singan.py                       # all rows, XLA on and off, oneDNN on
+    python benchmarks/singan.py --rows 0 1 --onednn both
+    python benchmarks/singan.py --quick               # fewer timed iterations
+
+Each row trains one `SinGANScale` exactly as `SinGAN.fit` does (same dataset with fresh
+random draws through the coarser scales each critic step, same compiled step, steps per
+execution), on a random 3-channel image, with the coarser scales of a 0.75 pyramid from 25x33
+up to the row's size in place (random weights: their cost, not their values, matters). The
+first call (trace/XLA compile) is timed separately and excluded from s/iteration.
+
+The machine is a shared 2-core CPU: other jobs run at the same time, so absolute numbers are
+noisy; the load average at the start and end of each row is recorded next to its timing, and
+the process CPU time per iteration (all threads; what the step costs regardless of how many
+other jobs compete) is printed beside the wall time. The bars are wall-clock s/iteration.
+The total for a full 250 px, 2000-iteration run is extrapolated from the rows (per scale,
+the nearest measured row scaled by pixels x filters^2).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+# Reference PyTorch SinGAN (official architecture and losses) on this CPU, from the issue.
+ROWS = [
+    # (height, width, filters, reference s/iteration, bar s/iteration)
+    (25, 33, 32, 0.072, 0.036),
+    (59, 79, 32, 0.22, 0.11),
+    (105, 140, 64, 1.88, 1.9),
+    (188, 250, 128, 19.3, 19.3),
+]
+CHAIN = [(25, 33), (33, 44), (44, 59), (59, 79), (79, 105), (105, 140), (141, 188), (188, 250)]
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "singan.json"
+
+
+def _load():
+    return os.getloadavg()[0]
+
+
+def measure_row(row, jit, warmup, timed):
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasgan.models.singan import SinGANScale, _steps_per_execution, singan_optimizer
+    from kerasgan.networks.singan_blocks import scale_filters, singan_critic, singan_generator
+
+    height, width, filters = ROWS[row][:3]
+    scale = CHAIN.index((height, width))
+    channels = 3
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (height, width, channels)).astype(np.float32)
+    previous_generators = [singan_generator(channels, scale_filters(i)) for i in range(scale)]
+
+    draw = None
+    if scale:
+        from kerasgan.models.singan import resize_images
+
+        @tf.function
+        def draw(count):
+            image = tf.zeros((count, *CHAIN[0], channels))
+            for index, generator in enumerate(previous_generators):
+                if index:
+                    image = resize_images(image, CHAIN[index])
+                noise = 0.1 * tf.random.normal((count, *CHAIN[index], channels))
+                image = generator([noise, image], training=False)
+            return resize_images(image, (height, width))
+
+    trainer = SinGANScale(singan_generator(channels, filters), singan_critic(channels, filters))
+    steps = _steps_per_execution(timed) if timed >= 10 else 1
+    trainer.compile(singan_optimizer(2000), singan_optimizer(2000), jit_compile=jit, steps_per_execution=steps)
+    dataset = SinGANScale.dataset(real, 0.1, np.zeros((1, 1, 1, 1), np.float32),
+                                  np.zeros((1, height, width, channels), np.float32), draw,
+                                  coarsest=scale == 0)
+    load_before = _load()
+    started = time.perf_counter()
+    trainer.fit(dataset, epochs=1, steps_per_epoch=max(warmup, steps), shuffle=False, verbose=0)
+    first_call = time.perf_counter() - started
+    started, cpu_started = time.perf_counter(), time.process_time()
+    trainer.fit(dataset, epochs=1, steps_per_epoch=timed, shuffle=False, verbose=0)
+    per_iteration = (time.perf_counter() - started) / timed
+    cpu_per_iteration = (time.process_time() - cpu_started) / timed
+    return {"height": height, "width": width, "filters": filters, "xla": jit,
+            "seconds_per_iteration": per_iteration, "first_call_seconds": first_call,
+            "cpu_seconds_per_iteration": cpu_per_iteration,
+            "timed_iterations": timed, "load_before": load_before, "load_after": _load()}
+
+
+def run_child(args):
+    import kerasgan  # noqa: F401  (sets oneDNN before TensorFlow loads)
+    from kerasgan._runtime import onednn_enabled
+
+    results = []
+    for row in args.rows:
+        big = ROWS[row][0] * ROWS[row][1] * ROWS[row][2] ** 2 > 2e8
+        timed = (2 if args.quick else 3) if big else (20 if args.quick else 50)
+        warmup = 1 if big else 10
+        for jit in args.xla:
+            result = measure_row(row, jit, warmup, timed)
+            result["onednn"] = onednn_enabled()
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    return results
+
+
+def extrapolate_total(results, iterations=2000):
+    """Seconds for a full 188x250 run: each pyramid scale from the nearest measured row."""
+    from kerasgan.models.singan import pyramid_shapes
+    from kerasgan.networks.singan_blocks import scale_filters
+
+    if not results:
+        return None
+    shapes, _ = pyramid_shapes(188, 250)
+    total = 0.0
+    for scale, (height, width) in enumerate(shapes):
+        filters = scale_filters(scale)
+        work = height * width * filters ** 2
+        nearest = min(results, key=lambda r: abs(r["height"] * r["width"] - height * width))
+        nearest_work = nearest["height"] * nearest["width"] * nearest["filters"] ** 2
+        total += nearest["seconds_per_iteration"] * max(work / nearest_work, 0.0) * iterations
+    return total
+
+
+def reconstruction_bar(max_size=40, iterations=2000, seed=0):
+    """Train with the default settings at a small size; RMSE of the fixed-noise reconstruction.
+
+    Image: scikit-image `immunohistochemistry` (real histology, 512x512 RGB, ships offline).
+    """
+    import kerasgan  # noqa: F401
+    from skimage import data
+
+    from kerasgan.models import SinGAN
+
+    started = time.time()
+    model = SinGAN(max_size=max_size, seed=seed)
+    model.fit(data.immunohistochemistry(), iterations_per_scale=iterations, verbose=2)
+    rmse = model.reconstruction_rmse()
+    result = {"image": "skimage.data.immunohistochemistry (real histology)", "max_size": max_size,
+              "iterations_per_scale": iterations, "scales": [list(s) for s in model.shapes],
+              "reconstruction_rmse": rmse, "bar": 0.05, "bar_met": rmse <= 0.05,
+              "wall_seconds": time.time() - started,
+              "per_scale_seconds": [h["seconds"] for h in model.history]}
+    print(f"reconstruction RMSE (finest scale, fixed noise, [-1, 1] units): {rmse:.4f} "
+          f"(bar <= 0.05: {'met' if rmse <= 0.05 else 'NOT met'})", flush=True)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=list(range(len(ROWS))))
+    parser.add_argument("--xla", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--onednn", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reconstruction", action="store_true",
+                        help="only run the reconstruction bar (default training, max_size 40)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # "1,0": XLA settings
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    args.xla = [x == "1" for x in args.child.split(",")] if args.child else \
+        {"on": [True], "off": [False], "both": [True, False]}[args.xla]
+
+    if args.reconstruction:
+        result = reconstruction_bar()
+        output = pathlib.Path(args.out)
+        payload = json.loads(output.read_text()) if output.exists() else {}
+        payload["reconstruction"] = dict(result, command="python benchmarks/singan.py --reconstruction")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(payload, indent=1))
+        return 0
+
+    if args.child:
+        run_child(args)
+        return 0
+
+    results = []
+    for onednn in {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.onednn]:
+        command = [sys.executable, __file__, "--child", ",".join("1" if x else "0" for x in args.xla),
+                   "--rows", *map(str, args.rows)] + (["--quick"] if args.quick else [])
+        environment = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, TF_CPP_MIN_LOG_LEVEL="2")
+        process = subprocess.run(command, env=environment, capture_output=True, text=True)
+        if process.returncode:
+            print(process.stderr[-3000:], file=sys.stderr)
+        for line in process.stdout.splitlines():
+            if line.startswith("{"):
+                results.append(json.loads(line))
+
+    header = (f"{'scale':>9} {'filters':>7} {'oneDNN':>6} {'XLA':>4} {'s/iter':>8} {'cpu s/it':>8} {'ref':>6} "
+              f"{'bar':>6} {'met':>4} {'1st call s':>10} {'load':>9}")
+    print(header)
+    print("-" * len(header))
+    for result in results:
+        row = next(r for r in ROWS if r[:3] == (result["height"], result["width"], result["filters"]))
+        result["reference_seconds_per_iteration"], result["bar_seconds_per_iteration"] = row[3], row[4]
+        result["bar_met"] = result["seconds_per_iteration"] <= row[4]
+        print(f"{result['height']:>4}x{result['width']:<4} {result['filters']:>7} "
+              f"{'on' if result['onednn'] else 'off':>6} {'on' if result['xla'] else 'off':>4} "
+              f"{result['seconds_per_iteration']:>8.3f} {result['cpu_seconds_per_iteration']:>8.3f} "
+              f"{row[3]:>6.3f} {row[4]:>6.3f} "
+              f"{'yes' if result['bar_met'] else 'NO':>4} {result['first_call_seconds']:>10.1f} "
+              f"{result['load_before']:>4.1f}/{result['load_after']:<4.1f}")
+    best = {}
+    for result in results:
+        key = (result["height"], result["width"], result["filters"])
+        if key not in best or result["seconds_per_iteration"] < best[key]["seconds_per_iteration"]:
+            best[key] = result
+    total = extrapolate_total(list(best.values())) if len(best) == len(ROWS) else None
+    if total is not None:
+        print(f"extrapolated full run (188x250, 10 scales, 2000 iterations each, best setting per row): "
+              f"{total / 3600:.1f} h")
+    output = pathlib.Path(args.out)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(output.read_text()) if output.exists() else {}
+    reconstruction = previous.get("reconstruction")
+    merged = {json.dumps([r["height"], r["width"], r["filters"], r["xla"], r["onednn"]]): r
+              for r in previous.get("results", []) + results}
+    payload = {"command": "python benchmarks/singan.py " + " ".join(argv or sys.argv[1:]),
+               "cpu_count": os.cpu_count(), "note": "shared 2-core CPU; load average recorded per row",
+               "results": list(merged.values()),
+               "extrapolated_full_run_seconds": total}
+    if reconstruction:
+        payload["reconstruction"] = reconstruction
+    output.write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""`kerasgan train|generate|evaluate chromosome` (Uzolas et al. 2021).
+
+Data (`--data`): a folder of single-chromosome images (dark on light, any size; preprocessed
+as the paper: grayscale, square padding, resize to 128), a cached ChromosomeSet (.npz), or
+`synthetic:COUNT[:SEED]` for the SYNTHETIC renderer that ships with the package.
+"""
+
+import json
+import pathlib
+
+DEFAULT_FILTERS = 16
+
+
+def register(registry):
+    registry.add("train", "chromosome", _configure_train, _run_train,
+                 help="train pix2pix: banded chromosome masks -> chromosome images")
+    registry.add("generate", "chromosome", _configure_generate, _run_generate,
+                 help="generate (abnormal) chromosome images and a contact sheet")
+    registry.add("evaluate", "chromosome", _configure_evaluate, _run_evaluate,
+                 help="Dice / MAENB / baseline of a generator (the paper's Table 1/3)")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_set(spec, size=128, workers=2, progress=True, cache=None):
+    """A ChromosomeSet from a folder, an .npz cache or 'synthetic:COUNT[:SEED]'."""
+    from kerasgan.chromosome.data import ChromosomeSet
+
+    if cache and pathlib.Path(cache).exists():
+        return ChromosomeSet.load(cache)
+    spec = str(spec)
+    if spec.startswith("synthetic"):
+        parts = spec.split(":")
+        try:
+            count = int(parts[1]) if len(parts) > 1 else 500
+            seed = int(parts[2]) if len(parts) > 2 else 0
+        except ValueError:
+            raise ValueError(f"--data {spec!r}: expected synthetic:COUNT[:SEED]") from None
+        if count < 1:
+            raise ValueError(f"--data {spec!r}: COUNT must be at least 1")
+        chromosomes = ChromosomeSet.synthetic_set(count, seed=seed, size=size, workers=workers, progress=progress)
+    elif spec.endswith(".npz"):
+        chromosomes = ChromosomeSet.load(spec)
+    else:
+        chromosomes = ChromosomeSet.from_folder(spec, size=size, workers=workers, progress=progress)
+    if cache:
+        chromosomes.save(cache)
+    return chromosomes
+
+
+def load_generator(spec, filters=DEFAULT_FILTERS, size=128, model_size=None):
+    """'zoo' (the pretrained entry), a .keras generator, or a .npz of weights (+ --filters)."""
+    spec = str(spec)
+    if spec == "zoo":
+        import kerasgan.zoo
+
+        return kerasgan.zoo.load("chromosome")
+    path = pathlib.Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"generator '{spec}' does not exist (give 'zoo', a .keras file or a .npz)")
+    if path.suffix == ".keras":
+        import keras
+
+        return keras.saving.load_model(path, compile=False)
+    if path.suffix == ".npz":
+        from kerasgan.chromosome.model import build_generator
+        from kerasgan.serialization import load_weights_npz
+
+        generator = build_generator(size=size, filters=filters, model_size=model_size)
+        load_weights_npz(generator, path)
+        return generator
+    raise ValueError(f"generator '{spec}' must be 'zoo', a .keras file or a .npz of weights")
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def _configure_train(parser):
+    parser.add_argument("--data", default="synthetic:2000:1",
+                        help="folder of single-chromosome images, a .npz ChromosomeSet, or "
+                             "synthetic:COUNT[:SEED] (SYNTHETIC renderer; default synthetic:2000:1)")
+    parser.add_argument("--validation", default=None,
+                        help="held-out set (same forms as --data); default: 15%% of --data "
+                             "(synthetic: synthetic:200:2)")
+    parser.add_argument("--out", required=True, help="run folder")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="default: one pass over the training set")
+    parser.add_argument("--batch-size", type=int, default=32, help="the paper: 32")
+    parser.add_argument("--filters", type=int, default=DEFAULT_FILTERS, help="U-Net ngf (paper: 64)")
+    parser.add_argument("--discriminator-filters", type=int, default=None, help="PatchGAN ndf (default = --filters)")
+    parser.add_argument("--model-size", type=int, default=None,
+                        help="run the U-Net at this size (the paper: 256; default 128)")
+    parser.add_argument("--l1-weight", type=float, default=100.0)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--workers", type=int, default=2, help="processes for pattern extraction")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _run_train(args):
+    for name in ("epochs", "batch_size", "filters"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = load_set(args.data, workers=args.workers, cache=out / "train_set.npz")
+    if args.validation:
+        validation = load_set(args.validation, workers=args.workers, cache=out / "validation_set.npz")
+    elif str(args.data).startswith("synthetic"):
+        validation = load_set("synthetic:200:2", workers=args.workers, cache=out / "validation_set.npz")
+    else:
+        train, validation, _ = train.split((0.85, 0.15, 0.0), seed=args.seed)
+    if len(train) < args.batch_size:
+        raise ValueError(f"{len(train)} training images are fewer than one batch of {args.batch_size}")
+
+    import keras
+    import numpy as np
+
+    from kerasgan.chromosome.data import pair_dataset
+    from kerasgan.chromosome.model import build_pix2pix
+    from kerasgan.models.pix2pix import default_gan_optimizer
+    from kerasgan.serialization import save_weights_npz
+    from kerasgan.training import train_gan
+
+    keras.utils.set_random_seed(args.seed)
+    model = build_pix2pix(size=train.size, filters=args.filters,
+                          discriminator_filters=args.discriminator_filters, model_size=args.model_size,
+                          l1_weight=args.l1_weight)
+    model.compile(generator_optimizer=default_gan_optimizer(args.learning_rate),
+                  discriminator_optimizer=default_gan_optimizer(args.learning_rate))
+    steps = args.steps_per_epoch or max(1, len(train) // args.batch_size)
+    train_data = pair_dataset(train, batch_size=args.batch_size, seed=args.seed)
+    validation_data = pair_dataset(validation, batch_size=args.batch_size, augment=False,
+                                   shuffle=False, repeat=False)
+    sample_conditions, sample_targets = next(iter(pair_dataset(validation, batch_size=8, augment=False,
+                                                               shuffle=False, repeat=False)))
+    config = {
+        "size": train.size, "filters": args.filters, "norm": "batch", "model_size": args.model_size,
+        "discriminator_filters": args.discriminator_filters or args.filters,
+        "train_images": len(train), "validation_images": len(validation),
+        "synthetic": train.synthetic, "data": str(args.data), "epochs": args.epochs,
+        "steps_per_epoch": steps, "batch_size": args.batch_size, "seed": args.seed,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    import time
+
+    start = time.time()
+    train_gan(model, train_data, out, args.epochs, validation_data=validation_data,
+              sample_conditions=np.asarray(sample_conditions), sample_targets=np.asarray(sample_targets),
+              monitor="val_l1", steps_per_epoch=steps)
+    config["wall_seconds_this_run"] = round(time.time() - start, 1)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_weights_npz(model.generator, out / "generator.weights.npz")
+    print(f"generator weights: {out / 'generator.weights.npz'}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- generate
+
+
+def _configure_generate(parser):
+    parser.add_argument("--generator", default="zoo", help="'zoo', a .keras generator or a .npz of weights")
+    parser.add_argument("--filters", type=int, default=DEFAULT_FILTERS, help="for a .npz generator")
+    parser.add_argument("--data", default="synthetic:64:7",
+                        help="shapes (and patterns) to use: folder of chromosome images, .npz "
+                             "set, or synthetic:COUNT[:SEED] (default SYNTHETIC shapes)")
+    parser.add_argument("--count", type=int, default=64)
+    parser.add_argument("--abnormal", choices=("none", "perlin", "edited"), default="perlin",
+                        help="pattern: the shape's own (none), Perlin noise, or a random "
+                             "deletion/duplication/inversion/insertion of the own pattern")
+    parser.add_argument("--out", required=True, help="output folder for PNGs and contact_sheet.png")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _run_generate(args):
+    if args.count < 1:
+        raise ValueError(f"--count must be at least 1, got {args.count}")
+    import numpy as np
+
+    from kerasgan.chromosome.evaluation import input_masks
+    from kerasgan.chromosome.model import generate
+    from kerasgan.data.image_io import write_image
+
+    generator = load_generator(args.generator, filters=args.filters)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    chromosomes = load_set(args.data, progress=False)
+    shape_index = np.arange(args.count) % len(chromosomes)
+    chromosomes = chromosomes.subset(shape_index)
+    source = {"none": "real"}.get(args.abnormal, args.abnormal)
+    masks, _ = input_masks(chromosomes, source, seed=args.seed)
+    images = generate(generator, masks)
+    for i, (mask, image) in enumerate(zip(masks, images)):
+        write_image(out / f"mask_{i:04d}.png", mask)
+        write_image(out / f"image_{i:04d}.png", image)
+    sheet = contact_sheet(masks, images, out / "contact_sheet.png",
+                          title=f"{args.abnormal} patterns -> generated"
+                                + (" (SYNTHETIC shapes)" if chromosomes.synthetic else ""))
+    print(f"wrote {len(images)} images and masks to {out} and {sheet}")
+    return 0
+
+
+def contact_sheet(masks, images, path, title=None, columns=4):
+    """A matplotlib grid of (input mask | generated image) pairs, saved to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = len(masks)
+    rows = max(1, (count + columns - 1) // columns)
+    figure, axes = plt.subplots(rows, 2 * columns, figsize=(2 * columns * 1.2, rows * 1.3), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for i in range(count):
+        row, column = divmod(i, columns)
+        axes[row, 2 * column].imshow(masks[i], cmap="gray", vmin=0, vmax=255)
+        axes[row, 2 * column + 1].imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        if row == 0:
+            axes[row, 2 * column].set_title("mask", fontsize=7)
+            axes[row, 2 * column + 1].set_title("generated", fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def _configure_evaluate(parser):
+    parser.add_argument("--generator", default="zoo", help="'zoo', a .keras generator or a .npz of weights")
+    parser.add_argument("--filters", type=int, default=DEFAULT_FILTERS, help="for a .npz generator")
+    parser.add_argument("--data", default="synthetic:500:3",
+                        help="held-out test images (folder, .npz or synthetic:COUNT[:SEED]; "
+                             "default 500 SYNTHETIC chromosomes never used in training)")
+    parser.add_argument("--sources", default="real,perlin", help="comma list of real, perlin, edited")
+    parser.add_argument("--json", default=None, help="also write the scores to this JSON file")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _run_evaluate(args):
+    from kerasgan.chromosome.evaluation import evaluate_generator, format_table
+
+    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
+    for source in sources:
+        if source not in ("real", "perlin", "edited"):
+            raise ValueError(f"--sources: unknown source {source!r} (real, perlin, edited)")
+    generator = load_generator(args.generator, filters=args.filters)
+    chromosomes = load_set(args.data)
+    report = evaluate_generator(generator, chromosomes, sources=sources, seed=args.seed, progress=True)
+    print(format_table(report, title=f"generator {args.generator}"))
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0

@@ -1,0 +1,166 @@
+"""`kerasgan train singan` and `kerasgan generate singan` (MediSinGAN).
+
+    kerasgan train singan IMAGE [IMAGE ...] --out RUN      # several inputs = stacked channels
+    kerasgan train singan t1.nii.gz t2.nii.gz flair.nii.gz --names T1 T2 FLAIR --out RUN
+    kerasgan train singan example:histology-nuclei --max-size 64 --out RUN
+    kerasgan generate singan RUN --count 16 --start-scale 1 --out OUT
+
+Training writes a checkpoint per scale into RUN; the same command resumes an interrupted run.
+"""
+
+import pathlib
+
+
+def register(registry):
+    registry.add("train", "singan", configure=_configure_train, run=_run_train,
+                 help="train a SinGAN on one image (several files = stacked channels); resumable")
+    registry.add("generate", "singan", configure=_configure_generate, run=_run_generate,
+                 help="random samples from a trained SinGAN (PNGs + a grid)")
+
+
+def _configure_train(parser):
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="PNG/TIFF (8/16-bit), DICOM or NIfTI files of one size, stacked as channels "
+                             "in this order; or example:NAME (see kerasgan.medisingan.examples)")
+    parser.add_argument("--names", nargs="+", default=None, help="a name per IMAGE (channel layout)")
+    parser.add_argument("--out", required=True, help="run folder (checkpoints; resumes if present)")
+    parser.add_argument("--max-size", type=int, default=250)
+    parser.add_argument("--min-size", type=int, default=25)
+    parser.add_argument("--scale-factor", type=float, default=0.75)
+    parser.add_argument("--iterations", type=int, default=2000, help="iterations per scale")
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--slice", type=int, default=None, help="NIfTI slice index (default middle)")
+    parser.add_argument("--xla", action="store_true", help="compile the training step with XLA")
+    parser.add_argument("--seed", type=int, default=None)
+
+
+def load_inputs(sources, names=None, slice_index=None):
+    """Read and stack the CLI inputs: (image (H, W, C) in [-1, 1], layout, description)."""
+    from kerasgan.medisingan import examples, io
+
+    if names is not None and len(names) != len(sources):
+        raise ValueError(f"--names has {len(names)} entries for {len(sources)} images")
+    channels, descriptions = {}, []
+    for index, source in enumerate(sources):
+        if source.startswith("example:"):
+            example, description = examples.load_example(source.split(":", 1)[1])
+            channels.update(example)
+            descriptions.append(description)
+            continue
+        path = pathlib.Path(source)
+        kwargs = {"slice_index": slice_index} if slice_index is not None and io._is_nifti(path) else {}
+        name = names[index] if names else path.name.split(".")[0]
+        if name in channels:
+            name = f"{name}_{index}"
+        channels[name] = io.read_medical(path, **kwargs)
+        descriptions.append(str(path))
+    image, layout, _ = io.stack_channels(channels)
+    return image, layout, "; ".join(descriptions)
+
+
+def _run_train(args):
+    import kerasgan  # noqa: F401  (oneDNN before TensorFlow)
+    from kerasgan.models import SinGAN
+
+    image, layout, description = load_inputs(args.images, args.names, args.slice)
+    out = pathlib.Path(args.out)
+    print(f"training image: {description} -> {image.shape[0]}x{image.shape[1]}x{image.shape[2]} "
+          f"(layout {layout})", flush=True)
+    model = SinGAN(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
+                   filters=args.filters, jit_compile=args.xla, seed=args.seed)
+    model.fit(image, iterations_per_scale=args.iterations, checkpoint_dir=out, channel_layout=layout)
+    print(f"done: {model.num_scales} scales, reconstruction RMSE {model.reconstruction_rmse():.4f}; "
+          f"model in {out}", flush=True)
+    return 0
+
+
+def _configure_generate(parser):
+    parser.add_argument("model", metavar="DIR", help="a training run folder or a saved SinGAN (.keras)")
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--start-scale", type=int, default=0)
+    parser.add_argument("--size", type=int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", required=True, help="output folder for PNGs and grid.png")
+
+
+def write_samples(samples, out, layout=None, prefix="sample"):
+    """Write samples (N, H, W, C) in [-1, 1] as PNGs (one per channel group) and grid.png."""
+    from kerasgan.data.image_io import write_image
+    from kerasgan.medisingan.io import split_channels
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    layout = layout or {"image": samples.shape[-1]}
+    groups = split_channels(samples, layout)
+    written = []
+    for index in range(samples.shape[0]):
+        for name, group in groups.items():
+            for part, image in _displayable(group[index], name):
+                path = out / f"{prefix}_{index:03d}_{part}.png"
+                write_image(path, _to_uint8(image))
+                written.append(path)
+    save_grid(samples, out / "grid.png", layout)
+    return written
+
+
+def _displayable(group, name):
+    # PNG holds 1, 3 or 4 channels: other counts are written one channel per file.
+    if group.shape[-1] in (1, 3):
+        return [(name, group)]
+    return [(f"{name}{c}", group[..., c:c + 1]) for c in range(group.shape[-1])]
+
+
+def _to_uint8(image):
+    import numpy as np
+
+    return np.round((np.clip(image, -1, 1) + 1) * 127.5).astype(np.uint8)
+
+
+def save_grid(samples, path, layout=None, columns=8):
+    """A matplotlib grid: a row of panels per channel group, one column per sample."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasgan.medisingan.io import split_channels
+
+    layout = layout or {"image": samples.shape[-1]}
+    panels = []
+    for name, group in split_channels(samples, layout).items():
+        if group.shape[-1] in (1, 3):
+            panels.append((name, group))
+        else:
+            panels.extend((f"{name}{c}", group[..., c:c + 1]) for c in range(group.shape[-1]))
+    count = min(samples.shape[0], columns)
+    figure, axes = plt.subplots(len(panels), count, figsize=(1.6 * count, 1.6 * len(panels)), squeeze=False)
+    for row, (name, group) in enumerate(panels):
+        for column in range(count):
+            image = (group[column] + 1) / 2
+            axis = axes[row][column]
+            axis.imshow(image[..., 0] if image.shape[-1] == 1 else image.clip(0, 1), cmap="gray", vmin=0, vmax=1)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column == 0:
+                axis.set_ylabel(name)
+    figure.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _run_generate(args):
+    import kerasgan  # noqa: F401
+    from kerasgan.models import SinGAN
+
+    if args.count < 1:
+        raise ValueError(f"--count must be >= 1, got {args.count}")
+    model = SinGAN.load(args.model)
+    samples = model.sample(args.count, start_scale=args.start_scale,
+                           size=tuple(args.size) if args.size else None, seed=args.seed)
+    written = write_samples(samples, args.out, model.channel_layout)
+    print(f"wrote {len(written)} PNGs and grid.png to {args.out} "
+          f"({args.count} samples, start scale {args.start_scale} of {model.num_scales})")
+    return 0

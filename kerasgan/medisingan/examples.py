@@ -1,0 +1,134 @@
+"""Real medical images that ship offline (scikit-image, pydicom and nibabel test data).
+
+Every function says where its pixels come from; what is derived or synthetic is labelled.
+Used by the tests, the tutorial and the zoo entry; `kerasgan train singan example:NAME`
+accepts the names in EXAMPLES.
+"""
+
+import os
+
+import numpy as np
+
+EXAMPLES = {
+    "histology-nuclei": "scikit-image immunohistochemistry (real IHC histology, 512x512 RGB) + "
+                        "nuclei mask DERIVED by thresholding the haematoxylin channel (not expert)",
+    "histology": "scikit-image immunohistochemistry (real IHC histology, 512x512 RGB)",
+    "retina": "scikit-image retina (real fundus photograph, 1411x1411 RGB)",
+    "cell": "scikit-image cell (real microscopy, 660x550 grey)",
+    "microaneurysms": "scikit-image microaneurysms (real retina crop, 102x102 grey)",
+    "ct": "pydicom CT_small.dcm (real CT slice, 128x128, Hounsfield units)",
+    "mr": "pydicom MR_small.dcm (real MR slice, 64x64)",
+    "mr-large": "pydicom examples_overlay.dcm (real MR, 300x484)",
+    "nifti-2ch": "nibabel example4d.nii.gz middle slice, its 2 volumes stacked as 2 channels (96x128)",
+    "nifti-t1": "nibabel anatomical.nii middle axial slice (small real T1, 41x33)",
+}
+
+
+def histology():
+    """scikit-image `immunohistochemistry`: real IHC-stained histology, (512, 512, 3) uint8."""
+    from skimage import data
+
+    return data.immunohistochemistry()
+
+
+def nuclei_mask(image, min_area=30):
+    """Nuclei mask DERIVED from an H&E/IHC RGB image (Otsu threshold of the haematoxylin channel).
+
+    A stand-in for the PanNuke expert masks of the paper: an automatic threshold, not an
+    annotation. Returns a boolean (H, W) array.
+    """
+    from skimage import color, filters, morphology
+
+    haematoxylin = color.rgb2hed(np.asarray(image)[..., :3])[..., 0]
+    mask = haematoxylin > filters.threshold_otsu(haematoxylin)
+    mask = morphology.remove_small_objects(mask, max_size=min_area) if _new_skimage() \
+        else morphology.remove_small_objects(mask, min_size=min_area)
+    from scipy import ndimage
+
+    return ndimage.binary_opening(mask, structure=morphology.disk(1))
+
+
+def _new_skimage():
+    import inspect
+
+    from skimage import morphology
+
+    return "max_size" in inspect.signature(morphology.remove_small_objects).parameters
+
+
+def histology_with_nuclei_mask():
+    """{"image": (512, 512, 3) uint8 real IHC histology, "mask": (512, 512) bool DERIVED nuclei}."""
+    image = histology()
+    return {"image": image, "mask": nuclei_mask(image)}
+
+
+def pydicom_file(name):
+    """Path of a pydicom test file (CT_small.dcm, MR_small.dcm, examples_overlay.dcm, ...)."""
+    from kerasgan.medisingan.io import _require
+
+    _require("pydicom", "the pydicom example images")
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name)
+    if path is None:
+        raise FileNotFoundError(f"pydicom test file {name!r} is not installed with pydicom")
+    return path
+
+
+def nibabel_file(name):
+    """Path of a nibabel test data file (example4d.nii.gz, anatomical.nii)."""
+    from kerasgan.medisingan.io import _require
+
+    nibabel = _require("nibabel", "the nibabel example images")
+    path = os.path.join(os.path.dirname(nibabel.__file__), "tests", "data", name)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"nibabel test file {name!r} is not installed with nibabel ({path})")
+    return path
+
+
+def load_example(name):
+    """(channels dict {name: array}, description) for one of EXAMPLES; feed to stack_channels."""
+    from skimage import data
+
+    from kerasgan.medisingan import io
+
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown example {name!r}; choose one of {sorted(EXAMPLES)}")
+    if name == "histology-nuclei":
+        channels = histology_with_nuclei_mask()
+    elif name == "histology":
+        channels = {"image": histology()}
+    elif name in ("retina", "cell", "microaneurysms"):
+        channels = {"image": getattr(data, name)()}
+    elif name == "ct":
+        channels = {"CT": io.read_dicom(pydicom_file("CT_small.dcm"))}
+    elif name == "mr":
+        channels = {"MR": io.read_dicom(pydicom_file("MR_small.dcm"))}
+    elif name == "mr-large":
+        channels = {"MR": io.read_dicom(pydicom_file("examples_overlay.dcm"))}
+    elif name == "nifti-2ch":
+        path = nibabel_file("example4d.nii.gz")
+        channels = {"volume_0": io.read_nifti(path, volume=0), "volume_1": io.read_nifti(path, volume=1)}
+    else:  # nifti-t1
+        channels = {"T1": io.read_nifti(nibabel_file("anatomical.nii"))}
+    return channels, EXAMPLES[name]
+
+
+def paste_lesion(image, center, radius, intensity=None, seed=0):
+    """A naive composite: a SYNTHETIC bright textured disk pasted into `image` ([-1, 1]).
+
+    Stands in for the paper's naively pasted tumour. Returns (composite, mask (H, W) bool).
+    `intensity` defaults to the image's 99th percentile.
+    """
+    image = np.asarray(image, np.float32)
+    height, width = image.shape[:2]
+    rows, columns = np.ogrid[:height, :width]
+    mask = (rows - center[0]) ** 2 + (columns - center[1]) ** 2 <= radius ** 2
+    if not mask.any():
+        raise ValueError(f"the lesion at {center} with radius {radius} lies outside the {height}x{width} image")
+    rng = np.random.default_rng(seed)
+    level = float(np.percentile(image, 99)) if intensity is None else float(intensity)
+    texture = level + 0.08 * rng.standard_normal(image.shape).astype(np.float32)
+    composite = image.copy()
+    composite[mask] = np.clip(texture[mask], -1.0, 1.0)
+    return composite, mask

@@ -1,0 +1,189 @@
+"""SinGAN / MediSinGAN: networks, pyramid, training, generation, save/load, bad input.
+
+Tiny settings (8 filters, max_size 32, a few iterations) so one training run serves the module.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import kerasgan  # noqa: F401  (oneDNN before TensorFlow)
+from kerasgan.models.singan import SinGAN, SinGANScale, dilate_mask, prepare_image, pyramid_shapes
+from kerasgan.networks.singan_blocks import receptive_field, scale_filters, singan_critic, singan_generator
+
+TINY = dict(max_size=32, min_size=25, filters=8, seed=0)
+
+
+def _histology(size=48):
+    from skimage import data, transform
+
+    image = data.immunohistochemistry()  # real IHC histology (scikit-image, ships offline)
+    return (transform.resize(image, (size, size), anti_aliasing=True) * 2 - 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A 4-channel (histology RGB + derived mask) SinGAN trained for a few iterations."""
+    image = _histology()
+    mask = (image[..., 2] < np.median(image[..., 2])).astype(np.float32) * 2 - 1
+    stacked = np.concatenate([image, mask[..., None]], axis=-1)
+    model = SinGAN(**TINY)
+    model.fit(stacked, iterations_per_scale=4, channel_layout={"image": 3, "mask": 1}, verbose=0)
+    return model
+
+
+# ------------------------------------------------------------------ networks
+def test_generator_is_residual_and_keeps_size():
+    generator = singan_generator(4, filters=8)
+    noise = np.zeros((2, 27, 35, 4), np.float32)
+    previous = np.random.default_rng(0).uniform(-1, 1, (2, 27, 35, 4)).astype(np.float32)
+    output = np.asarray(generator([noise, previous]))
+    assert output.shape == (2, 27, 35, 4)
+    # the tail is tanh: output - previous stays within (-1, 1)
+    assert np.all(np.abs(output - previous) < 1.0)
+    assert sum(isinstance(l, __import__("keras").layers.BatchNormalization) for l in generator.layers) == 4
+
+
+def test_critic_patch_map_and_receptive_field():
+    critic = singan_critic(3, filters=8)
+    scores = critic(np.zeros((1, 25, 33, 3), np.float32))
+    assert receptive_field() == 11
+    assert tuple(scores.shape) == (1, 25 - 10, 33 - 10, 1)
+
+
+def test_filters_double_every_four_scales_up_to_128():
+    assert [scale_filters(s) for s in range(12)] == [32] * 4 + [64] * 4 + [128] * 4
+    assert scale_filters(20, 32, 128) == 128
+
+
+def test_pyramid_matches_reference_rule():
+    shapes, factor = pyramid_shapes(188, 250)
+    assert shapes[0] == (25, 34) and shapes[-1] == (188, 250)
+    assert len(shapes) == 10 and 0.75 <= factor < 0.8
+    # large images are shrunk to max_size first
+    shapes, _ = pyramid_shapes(512, 512, max_size=250)
+    assert shapes[-1] == (250, 250) and min(shapes[0]) == 25
+    assert all(a[0] <= b[0] for a, b in zip(shapes, shapes[1:]))
+
+
+def test_scale_model_config_round_trip():
+    model = SinGANScale(singan_generator(2, 8), singan_critic(2, 8), reconstruction_weight=7.0)
+    clone = SinGANScale.from_config(model.get_config())
+    assert clone.reconstruction_weight == 7.0 and clone.critic_steps == 3
+    assert clone.generator.count_params() == model.generator.count_params()
+
+
+# ------------------------------------------------------------------ trained model
+def test_fit_builds_all_scales_and_channels(trained):
+    assert trained.num_scales == len(trained.shapes) >= 2
+    assert trained.channels == 4
+    assert trained.noise_amplitudes[0] == 1.0
+    assert all(0 < a < 1 for a in trained.noise_amplitudes[1:])
+    assert set(trained.history[0]) >= {"critic_loss", "reconstruction_loss", "seconds"}
+
+
+def test_sample_shapes_range_and_seed(trained):
+    samples = trained.sample(3, start_scale=1, seed=5)
+    assert samples.shape == (3, *trained.shapes[-1], 4)
+    assert samples.min() >= -1 and samples.max() <= 1
+    np.testing.assert_array_equal(samples, trained.sample(3, start_scale=1, seed=5))
+    assert not np.allclose(samples[0], samples[1])
+
+
+def test_sample_arbitrary_size(trained):
+    wide = trained.sample(2, size=(30, 57), seed=0)
+    assert wide.shape == (2, 30, 57, 4)
+
+
+def test_split_channels_gives_image_and_mask(trained):
+    parts = trained.split_channels(trained.sample(2, seed=0))
+    assert parts["image"].shape[-1] == 3 and parts["mask"].shape[-1] == 1
+
+
+def test_harmonize_changes_only_near_the_mask(trained):
+    height, width = trained.shapes[-1]
+    composite = trained.image.copy()
+    mask = np.zeros((height, width), bool)
+    mask[12:18, 12:18] = True
+    composite[mask] = 0.9
+    out = trained.harmonize(composite, mask, start_scale=1, dilation_radius=2, blur_sigma=1.0, seed=0)
+    assert out.shape == (1, height, width, 4)
+    soft = dilate_mask(mask, (height, width), 2, 1.0)[..., 0]
+    far = soft < 1e-6
+    assert far.any()
+    np.testing.assert_allclose(out[0][far], composite[far], atol=1e-5)
+    injected = trained.inject(composite, start_scale=1, count=2, seed=0)
+    assert injected.shape == (2, height, width, 4)
+
+
+def test_save_load_round_trip_folder_and_keras(trained, tmp_path):
+    for path in (tmp_path / "model", tmp_path / "model.keras"):
+        trained.save(path)
+        loaded = SinGAN.load(path)
+        assert loaded.shapes == trained.shapes and loaded.channel_layout == {"image": 3, "mask": 1}
+        np.testing.assert_array_equal(loaded.sample(2, seed=3), trained.sample(2, seed=3))
+        np.testing.assert_allclose(loaded.reconstruct(), trained.reconstruct(), atol=1e-6)
+
+
+def test_float16_save_is_close(trained, tmp_path):
+    trained.save(tmp_path / "half", dtype="float16")
+    loaded = SinGAN.load(tmp_path / "half")
+    assert np.abs(loaded.sample(1, seed=1) - trained.sample(1, seed=1)).max() < 0.05
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("image, message", [
+    (np.zeros((20, 40, 3), np.float32), "min_size"),
+    (np.full((40, 40, 3), np.nan, np.float32), "NaN"),
+    (np.zeros((40, 40, 0), np.float32), "0 channels"),
+    (np.full((40, 40, 3), 3.0, np.float32), r"\[-1, 1\]"),
+    (np.zeros((40, 40, 3, 2), np.float32), "shape"),
+])
+def test_fit_rejects_bad_images(image, message):
+    with pytest.raises(ValueError, match=message):
+        SinGAN(**TINY).fit(image, iterations_per_scale=1, verbose=0)
+
+
+def test_prepare_image_scales_integer_dtypes():
+    assert prepare_image(np.array([[0, 65535]], np.uint16)).tolist() == [[[-1.0], [1.0]]]
+    with pytest.raises(TypeError, match="numeric"):
+        prepare_image(np.array([["a"]]))
+
+
+def test_generation_rejects_bad_arguments(trained):
+    with pytest.raises(ValueError, match="start_scale"):
+        trained.sample(1, start_scale=trained.num_scales)
+    with pytest.raises(ValueError, match="start_scale"):
+        trained.sample(1, start_scale=-1)
+    with pytest.raises(ValueError, match="start_scale"):
+        trained.inject(trained.image, start_scale=0)
+    with pytest.raises(ValueError, match="size"):
+        trained.sample(1, size=(0, 10))
+    with pytest.raises(ValueError, match="must match"):
+        trained.harmonize(trained.image, np.ones((5, 5), bool), start_scale=1)
+    with pytest.raises(ValueError, match="empty"):
+        trained.harmonize(trained.image, np.zeros(trained.shapes[-1], bool), start_scale=1)
+    with pytest.raises(ValueError, match="channels"):
+        trained.inject(trained.image[..., :3], start_scale=1)
+
+
+def test_untrained_model_and_missing_files(tmp_path):
+    with pytest.raises(ValueError, match="not trained"):
+        SinGAN().sample(1)
+    with pytest.raises(FileNotFoundError):
+        SinGAN.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="singan.json"):
+        SinGAN.load(tmp_path / "empty")
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="zip"):
+        SinGAN.load(tmp_path / "bad.keras")
+
+
+def test_checkpoint_of_other_image_is_refused(trained, tmp_path):
+    trained.save(tmp_path / "run", include_critic=True)
+    state = json.loads((tmp_path / "run" / "singan.json").read_text())
+    assert state["completed_scales"] == trained.num_scales
+    with pytest.raises(ValueError, match="different image"):
+        SinGAN(**TINY).fit(-trained.image, iterations_per_scale=4, checkpoint_dir=tmp_path / "run", verbose=0)

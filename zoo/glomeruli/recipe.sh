@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Exact commands that trained the zoo entry "glomeruli" (run from the repository root).
+# One ablation run trains every variant on the same batches; the zoo weights are its "full"
+# variant (mask + structure map + L_ms, unconditional appendix discriminator), so the model
+# card's ablation table and the shipped generator come from the same run.
+set -euo pipefail
+RUN=${RUN:-runs/glomeruli_ablation}
+nice -n 10 python -m kerasgan.cli ablation glomeruli \
+    --image-size 64 --filters 16 --batch-size 8 --steps 1500 \
+    --discriminator global --train-patches 256 --test-patches 64 --seed 0 \
+    --out "$RUN"
+cp "$RUN/full.generator.weights.npz" zoo/glomeruli/generator.weights.npz
+python -c "import kerasgan.zoo as zoo; zoo.seal('zoo/glomeruli', files=['generator.weights.npz'])"
