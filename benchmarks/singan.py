@@ -157,7 +157,8 @@ def main(argv=None):
     parser.add_argument("--onednn", choices=["on", "off", "both"], default="on")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reconstruction", action="store_true",
-                        help="only run the reconstruction bar (default training, max_size 40)")
+                        help="only run the reconstruction bar (default training at a small max_size)")
+    parser.add_argument("--max-size", type=int, default=40, help="max_size of the reconstruction run")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # "1,0": XLA settings
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
@@ -165,10 +166,10 @@ def main(argv=None):
         {"on": [True], "off": [False], "both": [True, False]}[args.xla]
 
     if args.reconstruction:
-        result = reconstruction_bar()
+        result = reconstruction_bar(max_size=args.max_size)
         output = pathlib.Path(args.out)
         payload = json.loads(output.read_text()) if output.exists() else {}
-        payload["reconstruction"] = dict(result, command="python benchmarks/singan.py --reconstruction")
+        payload["reconstruction"] = dict(result, command=f"python benchmarks/singan.py --reconstruction --max-size {args.max_size}")
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(payload, indent=1))
         return 0

@@ -173,3 +173,17 @@ def test_mirrored_strategy_step_equals_single_device(run_python):
     result = json.loads(run_python(DISTRIBUTED_STEP).strip().splitlines()[-1])
     assert result["moved"] > 1e-3  # the step did change the weights
     assert result["diff"] < 1e-5
+
+
+def test_fused_adam_equals_keras_adam():
+    from kerasgan.models import FusedAdam
+
+    values = np.random.RandomState(0).randn(5, 3).astype("float32")
+    results = []
+    for optimizer in (keras.optimizers.Adam(1e-2, beta_1=0.5), FusedAdam(1e-2, beta_1=0.5)):
+        variable = keras.Variable(values)
+        for step in range(3):
+            optimizer.apply([tf.constant(np.sin(values * (step + 1)))], [variable])
+        results.append(variable.numpy())
+    assert not np.allclose(results[0], values)
+    np.testing.assert_allclose(results[0], results[1], atol=1e-6)

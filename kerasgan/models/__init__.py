@@ -8,6 +8,7 @@ from kerasgan._lazy import lazy_exports
 _EXPORTS = {
     "Pix2Pix": "pix2pix",
     "default_gan_optimizer": "pix2pix",
+    "FusedAdam": "pix2pix",
     "ModeSeekingPix2Pix": "mode_seeking_pix2pix",
     "MaskGAN": "mask_gan",
     "SinGAN": "singan",

@@ -20,9 +20,37 @@ from kerasgan.distribute import loggable
 _LOSS_SETTINGS = ("gan_loss", "l1_weight", "reconstruction_loss")
 
 
+@keras.saving.register_keras_serializable(package="kerasgan")
+class FusedAdam(keras.optimizers.Adam):
+    """Adam through TensorFlow's fused ResourceApplyAdam kernel: same maths and config.
+
+    One kernel per variable instead of several element-wise ops: ~5% of a pix2pix training
+    step on CPU (benchmarks/pix2pix_throughput.py). Under a distribution strategy, or with
+    amsgrad, Keras's own update is used.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.amsgrad or tf.distribute.has_strategy():
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+
+        def handle(value):
+            return value.value.handle if isinstance(value, keras.Variable) else value.handle
+
+        tf.raw_ops.ResourceApplyAdam(
+            var=handle(variable), m=handle(self._momentums[index]), v=handle(self._velocities[index]),
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype),
+        )
+
+
 def default_gan_optimizer(learning_rate=2e-4):
-    """Adam(2e-4, beta_1=0.5, beta_2=0.999), the pix2pix/DCGAN setting."""
-    return keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.999)
+    """Adam(2e-4, beta_1=0.5, beta_2=0.999), the pix2pix/DCGAN setting (fused kernel)."""
+    return FusedAdam(learning_rate, beta_1=0.5, beta_2=0.999)
 
 
 @keras.saving.register_keras_serializable(package="kerasgan")
