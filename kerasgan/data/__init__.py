@@ -12,6 +12,7 @@ _EXPORTS = {
     "IMAGE_EXTENSIONS": "image_io",
     "paired_image_dataset": "paired",
     "find_pairs": "paired",
+    "match_by_name": "paired",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

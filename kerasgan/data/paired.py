@@ -20,24 +20,30 @@ from kerasgan.data.image_io import convert_channels, decode_image, list_images
 LAYOUTS = ("auto", "aligned", "folders")
 
 
-def _match_by_name(condition_dir, target_dir):
+def match_by_name(condition_dir, target_dir, condition_label="condition", target_label="target"):
+    """Files of two folders paired by file name (stem): (conditions, targets), sorted by name.
+
+    Raises ValueError for an empty folder, or naming an example of each unmatched side, e.g.
+    "2 condition(s) without a target (e.g. 'A/x.png')".
+    """
     conditions = {p.stem: p for p in list_images(condition_dir)}
     targets = {p.stem: p for p in list_images(target_dir)}
     if not conditions:
-        raise ValueError(f"no images in condition folder '{condition_dir}'")
+        raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in {condition_label} folder '{condition_dir}'")
     if not targets:
-        raise ValueError(f"no images in target folder '{target_dir}'")
-    missing_targets = sorted(set(conditions) - set(targets))
-    missing_conditions = sorted(set(targets) - set(conditions))
-    if missing_targets or missing_conditions:
+        raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in {target_label} folder '{target_dir}'")
+    unmatched_conditions = sorted(set(conditions) - set(targets))
+    unmatched_targets = sorted(set(targets) - set(conditions))
+    if unmatched_conditions or unmatched_targets:
         parts = []
-        if missing_targets:
-            parts.append(f"{len(missing_targets)} in '{condition_dir}' have no match in "
-                         f"'{target_dir}' (e.g. {conditions[missing_targets[0]].name})")
-        if missing_conditions:
-            parts.append(f"{len(missing_conditions)} in '{target_dir}' have no match in "
-                         f"'{condition_dir}' (e.g. {targets[missing_conditions[0]].name})")
-        raise ValueError("paired folders do not match by file name: " + "; ".join(parts))
+        if unmatched_conditions:
+            parts.append(f"{len(unmatched_conditions)} {condition_label}(s) without a {target_label} "
+                         f"(e.g. '{conditions[unmatched_conditions[0]]}')")
+        if unmatched_targets:
+            parts.append(f"{len(unmatched_targets)} {target_label}(s) without a {condition_label} "
+                         f"(e.g. '{targets[unmatched_targets[0]]}')")
+        raise ValueError(f"files in '{condition_dir}' and '{target_dir}' do not pair by file name: "
+                         + "; ".join(parts))
     names = sorted(conditions)
     return [str(conditions[n]) for n in names], [str(targets[n]) for n in names]
 
@@ -60,7 +66,7 @@ def find_pairs(source, target_dir=None, layout="auto"):
                 source, target_dir = source / a, source / b
                 break
     if target_dir is not None:
-        conditions, targets = _match_by_name(source, target_dir)
+        conditions, targets = match_by_name(source, target_dir)
         return "folders", conditions, targets
     if layout == "folders":
         raise ValueError(f"layout='folders' needs target_dir or subfolders A/ and B/ in '{source}'")

@@ -187,7 +187,7 @@ def make_condition(mask, image=None, structure=None, threshold="otsu", use_struc
 
 
 def _pair_files(folder):
-    from kerasgan.data.image_io import list_images
+    from kerasgan.data.paired import match_by_name
 
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -199,22 +199,8 @@ def _pair_files(folder):
                 f"'{sub}' does not exist: a paired folder holds images/ and masks/ with the same "
                 "file names (see kerasgan.glomeruli.data.write_paired_folder)"
             )
-    images = {p.stem: p for p in list_images(image_dir)}
-    masks = {p.stem: p for p in list_images(mask_dir)}
-    if not images:
-        raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in '{image_dir}'")
-    unmatched_images = sorted(set(images) - set(masks))
-    unmatched_masks = sorted(set(masks) - set(images))
-    if unmatched_images or unmatched_masks:
-        details = []
-        if unmatched_images:
-            details.append(f"{len(unmatched_images)} image(s) without a mask (e.g. "
-                           f"'{images[unmatched_images[0]]}')")
-        if unmatched_masks:
-            details.append(f"{len(unmatched_masks)} mask(s) without an image (e.g. "
-                           f"'{masks[unmatched_masks[0]]}')")
-        raise ValueError(f"images and masks in '{folder}' do not pair by file name: " + "; ".join(details))
-    return [(name, images[name], masks[name]) for name in sorted(images)]
+    images, masks = match_by_name(image_dir, mask_dir, "image", "mask")
+    return [(pathlib.Path(image).stem, pathlib.Path(image), pathlib.Path(mask)) for image, mask in zip(images, masks)]
 
 
 def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allow_empty_masks=False,

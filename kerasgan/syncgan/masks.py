@@ -139,13 +139,13 @@ def nucleus_masks(
     return masks[0] if single else masks
 
 
-def dice(prediction, target, epsilon=1e-7):
+def dice(prediction, target):
     """Dice 2|A n B| / (|A| + |B|) of binary masks, per image (N,) for (N, H, W, 1) input."""
-    prediction = np.asarray(prediction).astype(bool)
-    target = np.asarray(target).astype(bool)
+    from kerasgan.metrics import dice as mask_dice
+
+    prediction, target = np.asarray(prediction), np.asarray(target)
     if prediction.shape != target.shape:
         raise ValueError(f"prediction {prediction.shape} and target {target.shape} differ in shape")
-    axes = tuple(range(1, prediction.ndim)) if prediction.ndim == 4 else None
-    intersection = np.sum(prediction & target, axis=axes)
-    total = np.sum(prediction, axis=axes) + np.sum(target, axis=axes)
-    return (2.0 * intersection + epsilon) / (total + epsilon)
+    if prediction.ndim != 4:
+        return mask_dice(prediction, target)
+    return np.array([mask_dice(p, t) for p, t in zip(prediction, target)])
