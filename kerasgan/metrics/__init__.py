@@ -21,6 +21,7 @@ _EXPORTS = {
     "sifid": "sifid",
     "patch_statistic_distance": "sifid",
     "frechet_distance": "sifid",
+    "inception_features": "sifid",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,6 +13,8 @@ _EXPORTS = {
     "MaskGAN": "mask_gan",
     "SinGAN": "singan",
     "SinGANScale": "singan",
+    "singan_optimizer": "singan",
+    "pyramid_shapes": "singan",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

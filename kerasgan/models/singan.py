@@ -107,18 +107,8 @@ def _scaled(size, scale):
 
 # ------------------------------------------------------------------ losses
 def gradient_penalty_per_position(critic, real, fake, seed=None):
-    """(||grad_x D(x^)||_2 over channels - 1)^2 averaged over positions (official SinGAN).
-
-    x^ = a * real + (1 - a) * fake with one a ~ U(0, 1) per image. Returns one value per image.
-    """
-    alpha = tf.random.uniform((tf.shape(real)[0], 1, 1, 1), seed=seed, dtype=real.dtype)
-    interpolated = alpha * real + (1.0 - alpha) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(interpolated)
-        scores = critic(interpolated, training=True)
-    gradients = tape.gradient(scores, interpolated)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1) + 1e-12)
-    return tf.reduce_mean(tf.square(norms - 1.0), axis=[1, 2])
+    """(||grad_x D(x^)||_2 over channels - 1)^2 averaged over positions (official SinGAN)."""
+    return losses.gradient_penalty(critic, real, fake, seed=seed, norm_over="position")
 
 
 def singan_optimizer(iterations=2000, steps_per_iteration=3, learning_rate=5e-4,

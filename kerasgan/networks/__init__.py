@@ -11,6 +11,8 @@ _EXPORTS = {
     "mask_generator": "mask_generator",
     "singan_generator": "singan_blocks",
     "singan_critic": "singan_blocks",
+    "scale_filters": "singan_blocks",
+    "receptive_field": "singan_blocks",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
