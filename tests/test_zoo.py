@@ -84,3 +84,16 @@ def test_shipped_entries_verify():
     # Every entry shipped with the package must pass its own checksums.
     for name in zoo.list():
         assert zoo.verify(name) == {name: "ok"}
+
+
+def test_cli_zoo_verify_reports_tampered_entry(lab_zoo, capsys):
+    from kerasgan.cli import main
+
+    entry, _ = lab_zoo
+    assert main(["zoo", "verify", "tiny"]) == 0
+    assert "tiny" in capsys.readouterr().out
+    with open(entry / "generator.weights.npz", "ab") as handle:
+        handle.write(b"tampered")
+    assert main(["zoo", "verify", "tiny"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "sha256" in out
