@@ -7,7 +7,7 @@ records how many cases each entry point saw.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -56,6 +56,8 @@ def report():
 
 @SETTINGS
 @given(image=images())
+@example(image=np.zeros((0, 0, 3), np.uint8))  # once reached OpenCV's cvtColor unchecked
+@example(image=np.zeros((5, 40, 3), np.uint8))
 def test_chromosome_extraction(image):
     from kerasgan import chromosome as kc
 

@@ -60,6 +60,9 @@ def as_gray_float(image, name="image"):
         raise TypeError(
             f"{name} has dtype {array.dtype}; expected uint8, uint16 or float (grayscale image)"
         )
+    if array.ndim >= 2 and min(array.shape[:2]) < _MIN_SIDE:
+        # Before any OpenCV call: an empty or tiny image must fail here, naming the input.
+        raise ValueError(f"{name} is too small: shape {array.shape}, need at least 8 x 8 pixels")
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         array = cv2.cvtColor(np.ascontiguousarray(array[..., :3]).astype(np.float32), cv2.COLOR_RGB2GRAY)
     elif array.ndim == 3 and array.shape[-1] == 1:
