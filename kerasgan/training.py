@@ -173,11 +173,9 @@ def save_sample_grid(path, conditions, generated, targets=None, title=None, max_
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
-    return pathlib.Path(path)
+    from kerasgan.figures import save_figure
+
+    return save_figure(figure, path, dpi=80)
 
 
 class EpochArtifacts(keras.callbacks.Callback):

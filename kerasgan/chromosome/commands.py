@@ -223,11 +223,9 @@ def contact_sheet(masks, images, path, title=None, columns=4):
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    from kerasgan.figures import save_figure
+
+    return save_figure(figure, path)
 
 
 # ----------------------------------------------------------------------------- evaluate

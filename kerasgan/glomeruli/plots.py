@@ -3,7 +3,6 @@
 Collapse is visible as rows whose tiles all look alike (Allender et al., figs. 2, 6, 7).
 """
 
-import pathlib
 
 import numpy as np
 
@@ -15,12 +14,9 @@ def _tile(array):
 
 
 def _save(figure, path):
-    from kerasgan.serialization import atomic_path
+    from kerasgan.figures import save_figure
 
-    path = pathlib.Path(path)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png", bbox_inches="tight")
-    return path
+    return save_figure(figure, path, bbox_inches="tight")
 
 
 def save_comparison_grid(path, test, outputs_by_variant, columns=8, title=None):

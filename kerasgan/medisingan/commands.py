@@ -144,11 +144,9 @@ def save_grid(samples, path, layout=None, columns=8):
             if column == 0:
                 axis.set_ylabel(name)
     figure.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    from kerasgan.figures import save_figure
+
+    return save_figure(figure, path)
 
 
 def _run_generate(args):

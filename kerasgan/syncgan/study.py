@@ -393,9 +393,9 @@ def plot_study(results, path):
     axis.set_title(f"SynCGAN augmentation study ({len(results['seeds'])} seeds)")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return pathlib.Path(path)
+    from kerasgan.figures import save_figure
+
+    return save_figure(figure, path)
 
 
 def _save_samples(path, real_images, real_labels, proposed, pipeline, per_class=6):
