@@ -93,3 +93,18 @@ def load_weights_npz(model, path):
             )
         variable.assign(value.astype(variable.dtype))
     return model
+
+
+def remove_partial_writes(folder):
+    """Delete temporary files that a killed atomic write left behind in `folder` (recursively).
+
+    They were never renamed into place, so nothing refers to them; returns how many went.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        return 0
+    stale = [p for p in folder.rglob(".partial-*") if p.is_file()]
+    stale += [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)

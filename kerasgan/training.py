@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from kerasgan.data.image_io import atomic_write_bytes
-from kerasgan.serialization import atomic_path
+from kerasgan.serialization import atomic_path, remove_partial_writes
 
 BACKUP_STATE = "state.json"
 
@@ -243,6 +243,7 @@ def train_gan(
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = out_dir / "backup"
+    remove_partial_writes(out_dir)  # a kill during a write leaves its temporary file
     state = read_backup_state(backup_dir)
     first_epoch = state["epoch"] if state else 0
     if first_epoch >= epochs:

@@ -127,3 +127,14 @@ def test_sigkill_mid_epoch_resumes_and_matches_uninterrupted_run(tmp_path):
     assert sorted(p.name for p in (run / "samples").iterdir()) == [f"epoch_{i:04d}.png" for i in range(1, 5)]
     assert len(list((run / "checkpoints").iterdir())) == 4
     assert not list(run.rglob(".partial-*"))
+
+
+def test_stale_partial_writes_are_removed_on_start(tmp_path):
+    from kerasgan.serialization import remove_partial_writes
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / ".partial-generator_epoch_0003.abc.weights.h5").write_bytes(b"half")
+    (tmp_path / ".log.csv.xyz.tmp").write_bytes(b"half")
+    (tmp_path / "checkpoints" / "generator_epoch_0002.weights.h5").write_bytes(b"whole")
+    assert remove_partial_writes(tmp_path) == 2
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["generator_epoch_0002.weights.h5"]

@@ -647,6 +647,9 @@ class SinGAN:
 
     def _resume(self, folder, iterations):
         """Load the finished scales of a previous run in `folder`; returns how many there are."""
+        from kerasgan.serialization import remove_partial_writes
+
+        remove_partial_writes(folder)  # a kill during a write leaves its temporary file
         state_path = folder / STATE_FILE
         if not state_path.exists():
             return 0
