@@ -32,29 +32,6 @@ from kerasgan.metrics.segmentation import banded_dice, maenb  # noqa: E402
 TEST_SEED = 3  # the zoo model trained on seeds 1 (train) and 2 (validation)
 
 
-def arc_chromosome(seed, size=128):
-    """Made independently of the package renderer (same as tests): an annular sector with
-    bands perpendicular to the arc, analytic in polar coordinates, flat ends."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    length, width, radius = rng.uniform(45, 100), rng.uniform(8, 16), rng.uniform(40, 400)
-    start = rng.uniform(0, 2 * np.pi)
-    middle = start + length / radius / 2
-    centre = np.array([size / 2, size / 2]) - radius * np.array([np.cos(middle), np.sin(middle)])
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    r = np.hypot(xx - centre[0], yy - centre[1])
-    arc = np.mod(np.arctan2(yy - centre[1], xx - centre[0]) - start, 2 * np.pi) * radius
-    inside = (np.abs(r - radius) < width / 2) & (arc < length)
-    colour = (np.searchsorted(np.cumsum(rng.uniform(3, 10, 60)), arc) + rng.integers(2)) % 2
-    labels = np.where(inside, np.where(colour == 0, 0, 127), 255).astype(np.uint8)
-    background = rng.uniform(190, 245)
-    levels = {0: rng.uniform(30, 100), 127: rng.uniform(140, background - 25), 255: background}
-    image = np.vectorize(levels.get)(labels).astype(np.float32)
-    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.6, 1.1)) + rng.normal(0, 3, image.shape)
-    return np.clip(image, 0, 255).astype(np.uint8), labels
-
-
 def timed(function, repeat=1):
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeat):
@@ -96,7 +73,7 @@ def main(argv=None):
     (images, masks, patterns), render_wall, _ = timed(lambda: kc.render_dataset(count, seed=TEST_SEED))
     results["render_per_second"] = count / render_wall
     results["extraction_synthetic"] = extraction_accuracy(images, masks, patterns)
-    arcs = [arc_chromosome(10_000 + i) for i in range(count // 2)]
+    arcs = [kc.render_arc_chromosome(10_000 + i) for i in range(count // 2)]
     results["extraction_independent_arcs"] = extraction_accuracy(
         [a for a, _ in arcs], [b for _, b in arcs], [None] * len(arcs))
 

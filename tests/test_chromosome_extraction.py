@@ -8,26 +8,7 @@ from kerasgan import chromosome as kc
 from kerasgan.metrics.segmentation import banded_dice, count_bands
 
 
-def arc_chromosome(seed, size=128):
-    """An image made independently of the package renderer: an annular sector (circular arc,
-    flat ends) with bands perpendicular to the arc, computed in polar coordinates."""
-    rng = np.random.default_rng(seed)
-    length, width, radius = rng.uniform(45, 100), rng.uniform(8, 16), rng.uniform(40, 400)
-    start = rng.uniform(0, 2 * np.pi)
-    middle = start + length / radius / 2
-    centre = np.array([size / 2, size / 2]) - radius * np.array([np.cos(middle), np.sin(middle)])
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    r = np.hypot(xx - centre[0], yy - centre[1])
-    arc = np.mod(np.arctan2(yy - centre[1], xx - centre[0]) - start, 2 * np.pi) * radius
-    inside = (np.abs(r - radius) < width / 2) & (arc < length)
-    edges = np.cumsum(rng.uniform(3, 10, 60))
-    colour = (np.searchsorted(edges, arc) + rng.integers(2)) % 2
-    labels = np.where(inside, np.where(colour == 0, 0, 127), 255).astype(np.uint8)
-    background = rng.uniform(190, 245)
-    levels = {0: rng.uniform(30, 100), 127: rng.uniform(140, background - 25), 255: background}
-    image = np.vectorize(levels.get)(labels).astype(np.float32)
-    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.6, 1.1)) + rng.normal(0, 3, image.shape)
-    return np.clip(image, 0, 255).astype(np.uint8), labels
+arc_chromosome = kc.render_arc_chromosome  # made independently of render_chromosome
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ _EXPORTS = {
     # synthetic.py: SYNTHETIC data with ground truth
     "render_chromosome": "synthetic",
     "render_dataset": "synthetic",
+    "render_arc_chromosome": "synthetic",
     "SyntheticChromosome": "synthetic",
     # data.py: tf.data pipelines and folder loading
     "ChromosomeSet": "data",

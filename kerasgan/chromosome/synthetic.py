@@ -205,3 +205,31 @@ def render_dataset(count, seed=0, size=128, progress=False):
         images[i], masks[i] = item.image, item.banded_mask
         patterns.append(item.pattern)
     return images, masks, patterns
+
+
+def render_arc_chromosome(seed, size=128):
+    """A SYNTHETIC chromosome made independently of `render_chromosome`, to check extraction
+    on images the package renderer did not make: an annular sector (circular arc of length
+    45-100 px, width 8-16 px, flat ends) with bands perpendicular to the arc, computed in
+    polar coordinates, then blurred with staining noise.
+
+    Returns (uint8 image, uint8 ground-truth banded mask 0/127/255).
+    """
+    rng = np.random.default_rng(seed)
+    length, width, radius = rng.uniform(45, 100), rng.uniform(8, 16), rng.uniform(40, 400)
+    start = rng.uniform(0, 2 * np.pi)
+    middle = start + length / radius / 2
+    centre = np.array([size / 2, size / 2]) - radius * np.array([np.cos(middle), np.sin(middle)])
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    distance = np.hypot(cols - centre[0], rows - centre[1])
+    along = np.mod(np.arctan2(rows - centre[1], cols - centre[0]) - start, 2 * np.pi) * radius
+    inside = (np.abs(distance - radius) < width / 2) & (along < length)
+    band_edges = np.cumsum(rng.uniform(3, 10, 60))
+    colour = (np.searchsorted(band_edges, along) + rng.integers(2)) % 2
+    labels = np.where(inside, np.where(colour == 0, 0, 127), 255).astype(np.uint8)
+    background = rng.uniform(190, 245)
+    levels = np.zeros(256, np.float32)
+    levels[[0, 127, 255]] = rng.uniform(30, 100), rng.uniform(140, background - 25), background
+    image = cv2.GaussianBlur(levels[labels], (0, 0), rng.uniform(0.6, 1.1))
+    image = image + rng.normal(0, 3, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), labels
