@@ -194,3 +194,18 @@ def test_bulk_generator_rejects_multi_input_models():
 def test_export_module_is_reachable_from_the_package():
     assert kerasgan.export.BulkGenerator is BulkGenerator
     assert pathlib.Path(kerasgan.export.__file__).name == "export.py"
+
+
+@pytest.mark.skipif(not onnx_available(), reason="tf2onnx/onnxruntime not installed")
+@pytest.mark.parametrize("threads, batch_size", [(1, 5), (2, 1), (2, 5), (3, 4)])
+def test_onnx_batches_split_across_cores_give_the_same_images(generator, conditions, expected,
+                                                                threads, batch_size):
+    bulk = BulkGenerator(generator, backend="onnx", threads=threads, batch_size=batch_size)
+    np.testing.assert_allclose(bulk(conditions), expected, atol=1e-4)
+    np.testing.assert_allclose(bulk(conditions[2]), expected[2], atol=1e-4)  # one image
+
+
+def test_bulk_generator_rejects_a_bad_thread_count(generator):
+    for threads in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            BulkGenerator(generator, backend="keras", threads=threads)
