@@ -43,13 +43,8 @@ def _check_plain(layer):
     return config["padding"] in ("same", "valid")
 
 
-@keras.saving.register_keras_serializable(package="kerasgan")
-class BatchedConv2D(keras.layers.Layer):
-    """`Conv2D` (no dilation/groups, channels last) as im2col over the batch + one MatMul.
-
-    The input height and width are fixed at construction: the slices are static, so the
-    exported graph has no shape arithmetic.
-    """
+class _BatchedConvolution(keras.layers.Layer):
+    """What the two batched layers share: the convolution's arguments and a fixed map size."""
 
     def __init__(self, filters, kernel_size, strides, padding, use_bias, activation, input_size,
                  **kwargs):
@@ -61,6 +56,31 @@ class BatchedConv2D(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.activation = keras.activations.get(activation)
         self.input_size = tuple(int(s) for s in input_size)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.output_size, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
+                      padding=self.padding, use_bias=self.use_bias,
+                      activation=keras.activations.serialize(self.activation),
+                      input_size=self.input_size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class BatchedConv2D(_BatchedConvolution):
+    """`Conv2D` (no dilation/groups, channels last) as im2col over the batch + one MatMul.
+
+    The input height and width are fixed at construction: the slices are static, so the
+    exported graph has no shape arithmetic.
+    """
+
+    def __init__(self, filters, kernel_size, strides, padding, use_bias, activation, input_size,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, use_bias, activation, input_size,
+                         **kwargs)
         pads, outs = [], []
         for size, kernel, stride in zip(self.input_size, self.kernel_size, self.strides):
             if padding == "same":
@@ -97,20 +117,9 @@ class BatchedConv2D(keras.layers.Layer):
         y = ops.reshape(y, (-1, out_h, out_w, self.filters))
         return self.activation(y)
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.output_size, self.filters)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                      padding=self.padding, use_bias=self.use_bias,
-                      activation=keras.activations.serialize(self.activation),
-                      input_size=self.input_size)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasgan")
-class BatchedConv2DTranspose(keras.layers.Layer):
+class BatchedConv2DTranspose(_BatchedConvolution):
     """`Conv2DTranspose` (no dilation, channels last) as one MatMul over the batch + col2im.
 
     out[s*i + r, s*j + c] += x[i, j] . W[r, c]: the MatMul gives every tap's contribution at
@@ -120,14 +129,8 @@ class BatchedConv2DTranspose(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size, strides, padding, use_bias, activation, input_size,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.kernel_size = tuple(int(k) for k in kernel_size)
-        self.strides = tuple(int(s) for s in strides)
-        self.padding = padding
-        self.use_bias = bool(use_bias)
-        self.activation = keras.activations.get(activation)
-        self.input_size = tuple(int(s) for s in input_size)
+        super().__init__(filters, kernel_size, strides, padding, use_bias, activation, input_size,
+                         **kwargs)
         if self.strides[0] != self.strides[1]:
             raise ValueError(f"{self.name}: depth-to-space needs equal strides, got {self.strides}")
         crops, outs = [], []
@@ -184,17 +187,6 @@ class BatchedConv2DTranspose(keras.layers.Layer):
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.output_size, self.filters)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
-                      padding=self.padding, use_bias=self.use_bias,
-                      activation=keras.activations.serialize(self.activation),
-                      input_size=self.input_size)
-        return config
 
 
 def _depth_to_space(x, block):
