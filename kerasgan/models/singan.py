@@ -17,7 +17,10 @@ its width is unchanged (32 filters doubling every 4 scales up to 128).
 `SinGAN` owns the pyramid: `fit(image)` (resumable, checkpointed per scale), `sample`,
 `inject`, `harmonize`, `save` / `load`. Details follow the official code (tamarott/SinGAN):
 the coarsest noise is one channel broadcast to all channels, previous scales run in inference
-mode (BatchNorm moving statistics), the critic's gradient penalty is taken per position.
+mode (BatchNorm moving statistics), the critic's gradient penalty is taken per position, and
+those moving statistics see the same train-mode passes as there: each critic step's random
+fake and each generator step's reconstruction input (the generator steps' adversarial pass
+runs without updating them, as the reference reuses the critic step's fake).
 """
 
 import hashlib
@@ -197,6 +200,25 @@ class SinGANScale(keras.Model):
         """generator([noise, previous]): the scale's image from amplitude-scaled noise."""
         return self.generator(inputs, training=training)
 
+    def _generate_keeping_statistics(self, inputs):
+        """Train-mode generator pass (batch statistics, gradients) that leaves the moving averages.
+
+        Sampling and the reconstruction chain use the BatchNorm moving statistics. The official
+        code (tamarott/SinGAN, train_single_scale) runs the generator in train mode once per
+        critic step (the random fake) and once per generator step (the reconstruction input):
+        its generator steps reuse the last critic step's fake. Re-running the fake in each
+        generator step gives the gradient at the current weights (newer PyTorch refuses the
+        reference's stale one), but a regular call would also fold 3 more random draws per
+        iteration into the moving averages, pulling them away from the reconstruction input's
+        statistics: at max_size 30 the finest-scale reconstruction RMSE was 0.0585, 0.046 without.
+        """
+        outputs, _ = self.generator.stateless_call(
+            [variable.value for variable in self.generator.trainable_variables],
+            [variable.value for variable in self.generator.non_trainable_variables],
+            inputs, training=True,
+        )
+        return outputs
+
     def _penalty(self, real, fake):
         if self.gradient_penalty == "per_position":
             return gradient_penalty_per_position(self.critic, real, fake)
@@ -226,7 +248,7 @@ class SinGANScale(keras.Model):
 
         def generator_step(index, adversarial, reconstruction_loss):
             with tf.GradientTape() as tape:
-                fake = self.generator([noise, previous], training=True)
+                fake = self._generate_keeping_statistics([noise, previous])
                 adversarial = -tf.reduce_mean(self.critic(fake, training=True))
                 reconstruction = self.generator([fixed, previous_reconstruction], training=True)
                 reconstruction_loss = tf.reduce_mean(tf.square(reconstruction - real))
@@ -546,7 +568,7 @@ class SinGAN:
         shapes, channels = self.shapes, self.channels
         generators, amplitudes = list(self.generators[:scale]), list(self.noise_amplitudes[:scale])
 
-        @tf.function
+        @tf.function(autograph=False)  # plain Python loop over the scales: nothing to convert
         def draw(count):
             image = tf.zeros((count, *shapes[0], channels))
             for index, (generator, amplitude) in enumerate(zip(generators, amplitudes)):
