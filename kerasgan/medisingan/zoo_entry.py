@@ -6,6 +6,7 @@
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 
@@ -86,6 +87,8 @@ def build(run, folder, wall_seconds=None, recipe=None, samples=8):
         "iterations_per_scale": state["fingerprint"]["iterations_per_scale"] if state.get("fingerprint") else None,
         "settings": reloaded.get_config(),
         "wall_time_seconds": wall_seconds,
+        # Other jobs on a shared machine stretch the wall time: record how busy it was.
+        "load_average_at_build": round(os.getloadavg()[2], 1) if hasattr(os, "getloadavg") else None,
         "per_scale_seconds": [h.get("seconds") for h in reloaded.history],
         "reconstruction_rmse_float16": rmse,
         "patch_statistic_distance": metrics,
@@ -132,8 +135,8 @@ parts = sg.split_channels(samples)                    # {{"image": (16,H,W,3), "
 - {card['iterations_per_scale']} iterations per scale (the paper: 2000) and max_size
   {card['settings']['max_size']} (the paper: 250): reduced to fit a ~25 min budget on a shared
   2-core CPU with no GPU (the paper's setting would take hours here, see benchmarks/singan.py).
-- Wall time: {f"{wall / 60:.1f} min" if wall else "see recipe.sh"} measured while other jobs shared the CPU (load
-  average ~18 on 2 cores, hence over the budget);
+- Wall time: {f"{wall / 60:.1f} min" if wall else "see recipe.sh"} on the shared 2-core CPU (load average
+  {card.get('load_average_at_build', 'not recorded')} over the 15 min before the entry was built);
   per scale (s): {[round(s) for s in card['per_scale_seconds'] if s is not None]}.
 - Exact commands: `recipe.sh`.
 
