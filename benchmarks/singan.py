@@ -77,18 +77,42 @@ def measure_row(row, jit, warmup, timed):
     dataset = SinGANScale.dataset(real, 0.1, np.zeros((1, 1, 1, 1), np.float32),
                                   np.zeros((1, height, width, channels), np.float32), draw,
                                   coarsest=scale == 0)
+    # Steady state: one fit of warmup + timed iterations, timed between the ends of compiled
+    # executions (fit's start-up, the trace/compile and the prefetch fill are excluded, as they
+    # are once per scale in a 2000-iteration run).
+    marks = _ExecutionMarks()
+    warmup = max(warmup, steps)
     load_before = _load()
     started = time.perf_counter()
-    trainer.fit(dataset, epochs=1, steps_per_epoch=max(warmup, steps), shuffle=False, verbose=0)
-    first_call = time.perf_counter() - started
-    started, cpu_started = time.perf_counter(), time.process_time()
-    trainer.fit(dataset, epochs=1, steps_per_epoch=timed, shuffle=False, verbose=0)
-    per_iteration = (time.perf_counter() - started) / timed
-    cpu_per_iteration = (time.process_time() - cpu_started) / timed
+    trainer.fit(dataset, epochs=1, steps_per_epoch=warmup + timed, shuffle=False, verbose=0,
+                callbacks=[marks])
+    first = next(i for i, (step, _, _) in enumerate(marks.marks) if step >= warmup)
+    (step0, wall0, cpu0), (step1, wall1, cpu1) = marks.marks[first], marks.marks[-1]
+    first_call = marks.marks[0][1] - started
+    per_iteration = (wall1 - wall0) / (step1 - step0)
+    cpu_per_iteration = (cpu1 - cpu0) / (step1 - step0)
+    timed = step1 - step0
     return {"height": height, "width": width, "filters": filters, "xla": jit,
             "seconds_per_iteration": per_iteration, "first_call_seconds": first_call,
             "cpu_seconds_per_iteration": cpu_per_iteration,
             "timed_iterations": timed, "load_before": load_before, "load_after": _load()}
+
+
+class _ExecutionMarks:
+    """Keras callback: (iterations done, wall, process CPU time) at the end of each execution."""
+
+    def __new__(cls):
+        import keras
+
+        class Marks(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.marks = []
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.marks.append((batch + 1, time.perf_counter(), time.process_time()))
+
+        return Marks()
 
 
 def run_child(args):
@@ -103,6 +127,7 @@ def run_child(args):
         for jit in args.xla:
             result = measure_row(row, jit, warmup, timed)
             result["onednn"] = onednn_enabled()
+            result["intra_op_threads"] = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0")) or "default"
             print(json.dumps(result), flush=True)
             results.append(result)
     return results
@@ -161,6 +186,9 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=list(range(len(ROWS))))
     parser.add_argument("--xla", choices=["on", "off", "both"], default="both")
     parser.add_argument("--onednn", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--threads", choices=["default", "one-per-op", "both"], default="both",
+                        help="TensorFlow intra-op threads: default (all cores per op) or one per op "
+                             "(TF_NUM_INTRAOP_THREADS=1; the cores then run independent ops)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reconstruction", action="store_true",
                         help="only run the reconstruction bar (default training at a small max_size)")
@@ -189,10 +217,16 @@ def main(argv=None):
         return 0
 
     results = []
-    for onednn in {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.onednn]:
+    settings = [(onednn, threads)
+                for onednn in {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.onednn]
+                for threads in {"default": [None], "one-per-op": ["1"], "both": ["1", None]}[args.threads]]
+    for onednn, threads in settings:
         command = [sys.executable, __file__, "--child", ",".join("1" if x else "0" for x in args.xla),
                    "--rows", *map(str, args.rows)] + (["--quick"] if args.quick else [])
         environment = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=onednn, TF_CPP_MIN_LOG_LEVEL="2")
+        environment.pop("TF_NUM_INTRAOP_THREADS", None)
+        if threads:
+            environment["TF_NUM_INTRAOP_THREADS"] = threads
         process = subprocess.run(command, env=environment, capture_output=True, text=True)
         if process.returncode:
             print(process.stderr[-3000:], file=sys.stderr)
@@ -200,7 +234,7 @@ def main(argv=None):
             if line.startswith("{"):
                 results.append(json.loads(line))
 
-    header = (f"{'scale':>9} {'filters':>7} {'oneDNN':>6} {'XLA':>4} {'s/iter':>8} {'cpu s/it':>8} {'ref':>6} "
+    header = (f"{'scale':>9} {'filters':>7} {'oneDNN':>6} {'XLA':>4} {'threads':>7} {'s/iter':>8} {'cpu s/it':>8} {'ref':>6} "
               f"{'bar':>6} {'met':>4} {'1st call s':>10} {'load':>9}")
     print(header)
     print("-" * len(header))
@@ -210,6 +244,7 @@ def main(argv=None):
         result["bar_met"] = result["seconds_per_iteration"] <= row[4]
         print(f"{result['height']:>4}x{result['width']:<4} {result['filters']:>7} "
               f"{'on' if result['onednn'] else 'off':>6} {'on' if result['xla'] else 'off':>4} "
+              f"{'1/op' if result.get('intra_op_threads') == 1 else 'all':>7} "
               f"{result['seconds_per_iteration']:>8.3f} {result['cpu_seconds_per_iteration']:>8.3f} "
               f"{row[3]:>6.3f} {row[4]:>6.3f} "
               f"{'yes' if result['bar_met'] else 'NO':>4} {result['first_call_seconds']:>10.1f} "
@@ -227,7 +262,8 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(output.read_text()) if output.exists() else {}
     reconstruction = {key: value for key, value in previous.items() if key.startswith("reconstruction")}
-    merged = {json.dumps([r["height"], r["width"], r["filters"], r["xla"], r["onednn"]]): r
+    merged = {json.dumps([r["height"], r["width"], r["filters"], r["xla"], r["onednn"],
+                          r.get("intra_op_threads", "default")]): r
               for r in previous.get("results", []) + results}
     payload = {"command": "python benchmarks/singan.py " + " ".join(argv or sys.argv[1:]),
                "cpu_count": os.cpu_count(), "note": "shared 2-core CPU; load average recorded per row",

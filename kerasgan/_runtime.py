@@ -33,3 +33,23 @@ def configure_before_tensorflow():
 def onednn_enabled():
     """Whether oneDNN was requested for this process (what TensorFlow read at import)."""
     return os.environ.get(ONEDNN_VARIABLE, "0").lower() in ("1", "true")
+
+
+def set_intra_op_threads(count):
+    """Let each TensorFlow op use `count` threads (None: TensorFlow's default, all cores).
+
+    A process-wide setting that TensorFlow accepts only before it runs its first op; returns
+    whether it was applied. One thread per op lets the cores run independent ops side by side,
+    which is faster when the ops are small (SinGAN's coarse scales: see
+    `kerasgan.models.singan.preferred_intra_op_threads`). An explicit TF_NUM_INTRAOP_THREADS in
+    the environment is the user's choice and is left alone.
+    """
+    if count is None or os.environ.get("TF_NUM_INTRAOP_THREADS"):
+        return False
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(count))
+    except RuntimeError:  # TensorFlow already initialised its thread pools
+        return False
+    return True

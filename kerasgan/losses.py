@@ -137,22 +137,33 @@ def mode_seeking_per_pair(conditions, outputs, epsilon=MODE_SEEKING_EPSILON):
 
 
 # ------------------------------------------------------------------ WGAN-GP (SinGAN)
-def gradient_penalty(critic, real, fake, seed=None, norm_over="image"):
+def gradient_penalty(critic, real, fake, seed=None, norm_over="image", alpha=None):
     """Per-example WGAN-GP term (||grad critic(x_hat)||_2 - 1)^2 at x_hat = a*real + (1-a)*fake.
 
     norm_over="image": one norm over the whole image (Gulrajani et al. 2017);
     "position": the norm over channels at each position, squared deviations averaged over
     positions (the official SinGAN, whose critic scores every patch).
+    `critic` is any callable image -> scores run in train mode; `alpha` (B, 1, 1, 1) the mixing
+    weights (default uniform random per example).
     """
     if norm_over not in ("image", "position"):
         raise ValueError(f"norm_over must be 'image' or 'position', got {norm_over!r}")
-    alpha_shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
-    alpha = tf.random.uniform(alpha_shape, seed=seed, dtype=real.dtype)
+    if alpha is None:
+        alpha_shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
+        alpha = tf.random.uniform(alpha_shape, seed=seed, dtype=real.dtype)
     interpolated = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolated)
-        scores = critic(interpolated, training=True)
+        if isinstance(critic, keras.layers.Layer):
+            scores = critic(interpolated, training=True)
+        else:
+            scores = critic(interpolated)
     gradients = tape.gradient(scores, interpolated)
+    return penalty_from_gradients(gradients, norm_over)
+
+
+def penalty_from_gradients(gradients, norm_over="image"):
+    """(||g|| - 1)^2 per example from the critic's input gradients (see `gradient_penalty`)."""
     if norm_over == "position":
         norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1) + 1e-12)
         return tf.reduce_mean(tf.square(norms - 1.0), axis=tf.range(1, tf.rank(norms)))

@@ -108,6 +108,160 @@ def test_moving_statistics_see_only_the_reference_generator_passes():
         np.testing.assert_allclose(got, np.array(expected), rtol=1e-5, atol=1e-6)
 
 
+def _copy(network, builder):
+    clone = builder(network.inputs[0].shape[-1], 8)
+    clone.set_weights(network.get_weights())
+    return clone
+
+
+@pytest.mark.parametrize("builder", [singan_generator, singan_critic])
+def test_per_sample_forward_equals_separate_train_mode_calls(builder):
+    """A batch through per_sample_forward = each sample through its own batch-1 Keras call:
+    outputs, summed gradients and the moving averages (updated sample after sample)."""
+    import tensorflow as tf
+
+    from kerasgan.networks.singan_blocks import per_sample_forward, supports_per_sample_forward
+
+    rng = np.random.default_rng(1)
+    network = builder(3, 8)
+    reference = _copy(network, builder)
+    inputs = [rng.uniform(-1, 1, (3, 24, 29, 3)).astype(np.float32)
+              for _ in range(len(network.inputs))]
+    assert supports_per_sample_forward(network)
+    with tf.GradientTape() as tape:
+        batched = per_sample_forward(network, inputs)
+        loss = tf.reduce_sum(tf.square(batched))
+    gradients = tape.gradient(loss, network.trainable_variables)
+    separate, reference_gradients = [], None
+    for index in range(3):
+        with tf.GradientTape() as tape:
+            sample = [x[index:index + 1] for x in inputs]
+            output = reference(sample if len(sample) > 1 else sample[0], training=True)
+            sample_loss = tf.reduce_sum(tf.square(output))
+        sample_gradients = tape.gradient(sample_loss, reference.trainable_variables)
+        reference_gradients = sample_gradients if reference_gradients is None else [
+            a + b for a, b in zip(reference_gradients, sample_gradients)]
+        separate.append(np.asarray(output))
+    np.testing.assert_allclose(np.asarray(batched), np.concatenate(separate), atol=2e-5)
+    # float32 sums in another order: compare at 1e-4 of the largest gradient (the gradients of
+    # the conv biases before BatchNorm are zero in exact arithmetic, rounding noise here)
+    scale = max(float(np.abs(np.asarray(g)).max()) for g in reference_gradients)
+    for got, expected in zip(gradients, reference_gradients):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-3, atol=1e-4 * scale)
+    for got, expected in zip(network.non_trainable_variables, reference.non_trainable_variables):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+    # only the listed samples update the averages; () updates none (like stateless_call)
+    before = [np.array(v) for v in network.non_trainable_variables]
+    per_sample_forward(network, inputs, update_samples=())
+    for got, expected in zip(network.non_trainable_variables, before):
+        np.testing.assert_array_equal(np.asarray(got), expected)
+    per_sample_forward(network, inputs, update_samples=[1])
+    sample = [x[1:2] for x in inputs]
+    reference(sample if len(sample) > 1 else sample[0], training=True)
+    for got, expected in zip(network.non_trainable_variables, reference.non_trainable_variables):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_per_sample_forward_refuses_other_networks():
+    import keras
+
+    from kerasgan.networks.singan_blocks import per_sample_forward, supports_per_sample_forward
+
+    inputs = keras.Input((None, None, 3))
+    other = keras.Model(inputs, keras.layers.Conv2D(3, 3, activation="relu")(inputs))
+    assert not supports_per_sample_forward(other)
+    with pytest.raises(TypeError, match="singan_generator/singan_critic"):
+        per_sample_forward(other, np.zeros((1, 8, 8, 3), np.float32))
+    # SinGANScale then trains through the Keras calls
+    assert not SinGANScale(singan_generator(3, 8), other)._batched
+    assert SinGANScale(singan_generator(3, 8), singan_critic(3, 8))._batched
+
+
+def test_batched_iteration_equals_one_call_per_image():
+    """The batched training iteration (what SinGAN runs) and the one-Keras-call-per-image
+    iteration (the reference's sequence) give the same weights and moving averages. SGD, not
+    Adam: Adam turns the rounding noise in the gradients of the conv biases before BatchNorm
+    (zero in exact arithmetic) into full-size steps, so it would compare noise."""
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    shape = (1, 26, 30, 3)
+    data = {name: rng.uniform(-1, 1, shape).astype(np.float32)
+            for name in ("real", "noise", "fixed_noise", "previous_reconstruction")}
+    data["previous"] = rng.uniform(-1, 1, (3, *shape[1:])).astype(np.float32)
+    data["penalty_mix"] = rng.uniform(0, 1, (3,)).astype(np.float32)
+    generator, critic = singan_generator(3, 8), singan_critic(3, 8)
+    trained = []
+    for batched in (True, False):
+        trainer = SinGANScale(_copy(generator, singan_generator), _copy(critic, singan_critic))
+        trainer._batched = batched
+        trainer.compile(generator_optimizer=keras.optimizers.SGD(1e-2),
+                        critic_optimizer=keras.optimizers.SGD(1e-2))
+        history = trainer.fit(tf.data.Dataset.from_tensors(data).repeat(), epochs=1, steps_per_epoch=2,
+                              shuffle=False, verbose=0)
+        trained.append((trainer, history.history))
+    (batched, batched_history), (layered, layered_history) = trained
+    for name, values in layered_history.items():
+        np.testing.assert_allclose(batched_history[name], values, rtol=1e-4, atol=1e-6)
+    pairs = zip(batched.generator.variables + batched.critic.variables,
+                layered.generator.variables + layered.critic.variables)
+    for got, expected in pairs:
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-4, atol=2e-6)
+    moved = np.abs(np.asarray(batched.critic.variables[0]) - np.asarray(critic.variables[0])).max()
+    assert moved > 1e-4  # the steps did train
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    """critic(x) = sum(x * w): its input gradient is w at every position, whatever the mix."""
+    import tensorflow as tf
+
+    from kerasgan import losses
+
+    weights = tf.constant([[[[0.6, 0.8, 2.0]]]])  # (1, 1, 1, 3): channel norm sqrt(4.99)
+    critic = lambda images: tf.reduce_sum(images * weights, axis=-1, keepdims=True)  # noqa: E731
+    real = np.random.default_rng(0).uniform(-1, 1, (2, 5, 6, 3)).astype(np.float32)
+    fake = -real
+    per_position = losses.gradient_penalty(critic, real, fake, norm_over="position",
+                                           alpha=tf.constant([[[[0.3]]], [[[0.9]]]]))
+    np.testing.assert_allclose(np.asarray(per_position), [(np.sqrt(4.99) - 1) ** 2] * 2, rtol=1e-5)
+    per_image = losses.gradient_penalty(critic, real, fake, norm_over="image")
+    np.testing.assert_allclose(np.asarray(per_image), [(np.sqrt(4.99 * 30) - 1) ** 2] * 2, rtol=1e-5)
+    with pytest.raises(ValueError, match="norm_over"):
+        losses.gradient_penalty(critic, real, fake, norm_over="pixel")
+
+
+def test_one_thread_per_op_only_for_small_pyramids():
+    from kerasgan.models.singan import preferred_intra_op_threads
+
+    assert preferred_intra_op_threads(512, 512, max_size=56) == 1   # the zoo entry's pyramid
+    assert preferred_intra_op_threads(59, 79, max_size=79) == 1     # measured: 1/op faster
+    assert preferred_intra_op_threads(105, 140, max_size=140) is None  # 64 filters: all cores
+    assert preferred_intra_op_threads(188, 250) is None
+
+
+def test_intra_op_threads_apply_only_before_tensorflow_runs():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import kerasgan, tensorflow as tf\n"
+        "from kerasgan._runtime import set_intra_op_threads\n"
+        "applied = set_intra_op_threads(1)\n"
+        "tf.constant(1.0) + 1.0\n"  # TensorFlow has started: too late to change
+        "print(applied, tf.config.threading.get_intra_op_parallelism_threads(), set_intra_op_threads(2))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    assert result.stdout.split() == ["True", "1", "False"], result.stderr[-2000:]
+    # an explicit environment setting is the user's choice
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(environment, TF_NUM_INTRAOP_THREADS="2"))
+    assert result.stdout.split() == ["False", "0", "False"], result.stderr[-2000:]
+
+
 # ------------------------------------------------------------------ trained model
 def test_fit_builds_all_scales_and_channels(trained):
     assert trained.num_scales == len(trained.shapes) >= 2

@@ -23,6 +23,7 @@ fake and each generator step's reconstruction input (the generator steps' advers
 runs without updating them, as the reference reuses the critic step's fake).
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -37,7 +38,9 @@ import numpy as np
 import tensorflow as tf
 
 from kerasgan import losses
-from kerasgan.networks.singan_blocks import scale_filters, singan_critic, singan_generator
+from kerasgan.networks.singan_blocks import (
+    per_sample_forward, scale_filters, singan_critic, singan_generator, supports_per_sample_forward,
+)
 
 FORMAT_VERSION = 1
 STATE_FILE = "singan.json"
@@ -108,6 +111,46 @@ def _scaled(size, scale):
     return max(1, int(math.ceil(round(size * scale, 6))))
 
 
+# ------------------------------------------------------------------ threads
+# Seconds per iteration with TensorFlow's default threads (all cores per op) and with one thread
+# per op, measured by benchmarks/singan.py on a 2-core CPU, keyed by pixels x filters^2:
+# 25x33 (32 filters), 59x79 (32), 105x140 (64), 188x250 (128). Small convs gain nothing from
+# being split across cores, while independent ops then run side by side; large convs do gain.
+MEASURED_ITERATION_SECONDS = (
+    # (work, all cores per op, one thread per op)
+    (25 * 33 * 32 ** 2, 0.056, 0.034),
+    (59 * 79 * 32 ** 2, 0.173, 0.164),
+    (105 * 140 * 64 ** 2, 1.472, 1.578),
+    (188 * 250 * 128 ** 2, 15.52, 18.59),
+)
+
+
+def preferred_intra_op_threads(height, width, max_size=250, min_size=25, scale_factor=0.75,
+                               filters=32, max_filters=128, double_every=4):
+    """1 (one thread per op) when that trains this pyramid faster, else None (TensorFlow's default).
+
+    The time of each scale under both settings is interpolated (log-log) from the measured
+    table above and summed over the pyramid. Apply the answer with
+    `kerasgan._runtime.set_intra_op_threads` before TensorFlow runs anything
+    (`kerasgan train singan` does).
+    """
+    shapes, _ = pyramid_shapes(height, width, max_size, min_size, scale_factor)
+    log_work = np.log([row[0] for row in MEASURED_ITERATION_SECONDS])
+    totals = np.zeros(2)
+    for scale, (h, w) in enumerate(shapes):
+        work = np.log(h * w * scale_filters(scale, filters, max_filters, double_every) ** 2)
+        for column in (0, 1):
+            log_seconds = np.log([row[column + 1] for row in MEASURED_ITERATION_SECONDS])
+            totals[column] += np.exp(_interpolate(work, log_work, log_seconds))
+    return 1 if totals[1] < totals[0] else None
+
+
+def _interpolate(x, xs, ys):
+    # piecewise linear, extended beyond the ends along the end segments
+    index = int(np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2))
+    return ys[index] + (ys[index + 1] - ys[index]) * (x - xs[index]) / (xs[index + 1] - xs[index])
+
+
 # ------------------------------------------------------------------ losses
 def gradient_penalty_per_position(critic, real, fake, seed=None):
     """(||grad_x D(x^)||_2 over channels - 1)^2 averaged over positions (official SinGAN)."""
@@ -166,6 +209,9 @@ class SinGANScale(keras.Model):
         self.critic_steps = int(critic_steps)
         self.generator_steps = int(generator_steps)
         self.gradient_penalty = gradient_penalty
+        # Networks from the SinGAN builders train through `per_sample_forward` (batched passes);
+        # others through their Keras calls, one pass per image.
+        self._batched = supports_per_sample_forward(generator) and supports_per_sample_forward(critic)
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -219,25 +265,94 @@ class SinGANScale(keras.Model):
         )
         return outputs
 
-    def _penalty(self, real, fake):
-        if self.gradient_penalty == "per_position":
-            return gradient_penalty_per_position(self.critic, real, fake)
-        return losses.gradient_penalty(self.critic, real, fake)
+    def _penalty(self, critic, real, fake, alpha=None):
+        norm_over = "position" if self.gradient_penalty == "per_position" else "image"
+        return losses.gradient_penalty(critic, real, fake, norm_over=norm_over, alpha=alpha)
 
     def train_step(self, data):
+        # Mixing weights of the gradient penalty, one per critic step: random unless the data
+        # gives them (tests compare the two step implementations on the same draws).
+        if "penalty_mix" in data:
+            mixes = tf.reshape(data["penalty_mix"], (self.critic_steps, 1, 1, 1, 1))
+        else:
+            mixes = tf.random.uniform((self.critic_steps, 1, 1, 1, 1))
+        if self._batched:
+            critic_loss, penalty, adversarial, reconstruction_loss = self._batched_iteration(data, mixes)
+        else:
+            critic_loss, penalty, adversarial, reconstruction_loss = self._layer_iteration(data, mixes)
+        self.critic_loss_tracker.update_state(critic_loss)
+        self.generator_loss_tracker.update_state(adversarial)
+        self.reconstruction_tracker.update_state(reconstruction_loss)
+        self.penalty_tracker.update_state(penalty)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def _batched_iteration(self, data, mixes):
+        """One SinGAN iteration with the independent single-image passes batched together.
+
+        Same arithmetic as `_layer_iteration` (each sample is normalised by its own statistics,
+        as a batch-1 pass; moving averages are updated in the reference's order), with about
+        half the ops, which is most of the step time at the small scales:
+        - the generator is fixed during the critic steps, so the critic steps' fakes (one per
+          fresh draw of the coarser scales) are made in one pass before them;
+        - each critic step scores the real image and its fake in one pass;
+        - each generator step runs the random and the reconstruction input in one pass (only
+          the reconstruction input updates the moving averages, as in the reference).
+        """
+        real, noise, previous_draws = data["real"], data["noise"], data["previous"]
+        fixed, previous_reconstruction = data["fixed_noise"], data["previous_reconstruction"]
+        critic_variables = self.critic.trainable_variables
+        generator_variables = self.generator.trainable_variables
+        steps = self.critic_steps
+        critic = functools.partial(per_sample_forward, self.critic)
+
+        noises = tf.repeat(noise, tf.shape(previous_draws)[0], axis=0)
+        fakes = tf.stop_gradient(per_sample_forward(self.generator, [noises, previous_draws]))
+
+        def critic_step(index, critic_loss, penalty):
+            fake = tf.gather(fakes, [index])
+            with tf.GradientTape() as tape:
+                scores = critic(tf.concat([real, fake], axis=0))  # real first, as the reference
+                real_score, fake_score = tf.reduce_mean(scores[:1]), tf.reduce_mean(scores[1:])
+                penalty = tf.reduce_mean(self._penalty(critic, real, fake, alpha=mixes[index]))
+                critic_loss = fake_score - real_score + self.gradient_penalty_weight * penalty
+            gradients = tape.gradient(critic_loss, critic_variables)
+            self.critic_optimizer.apply_gradients(zip(gradients, critic_variables))
+            return index + 1, critic_loss, penalty
+
+        # the generator steps use the last critic step's noise and previous, as the reference
+        inputs = [tf.concat([noise, fixed], axis=0),
+                  tf.concat([previous_draws[steps - 1:steps], previous_reconstruction], axis=0)]
+
+        def generator_step(index, adversarial, reconstruction_loss):
+            with tf.GradientTape() as tape:
+                both = per_sample_forward(self.generator, inputs, update_samples=[1])
+                adversarial = -tf.reduce_mean(critic(both[:1]))
+                reconstruction_loss = tf.reduce_mean(tf.square(both[1:] - real))
+                generator_loss = adversarial + self.reconstruction_weight * reconstruction_loss
+            gradients = tape.gradient(generator_loss, generator_variables)
+            self.generator_optimizer.apply_gradients(zip(gradients, generator_variables))
+            return index + 1, adversarial, reconstruction_loss
+
+        return self._run_steps(critic_step, generator_step)
+
+    def _layer_iteration(self, data, mixes):
+        """One SinGAN iteration as the reference runs it: one Keras call per single-image pass.
+
+        Used for networks `per_sample_forward` does not support; the reference the batched
+        iteration is tested against.
+        """
         real, noise, previous_draws = data["real"], data["noise"], data["previous"]
         fixed, previous_reconstruction = data["fixed_noise"], data["previous_reconstruction"]
         critic_variables = self.critic.trainable_variables
         generator_variables = self.generator.trainable_variables
 
-        # The steps run in graph loops, not unrolled: the traced/compiled step is ~3x smaller.
         def critic_step(index, critic_loss, penalty):
             step_previous = tf.gather(previous_draws, [index])  # a fresh draw of the coarser scales
             fake = tf.stop_gradient(self.generator([noise, step_previous], training=True))
             with tf.GradientTape() as tape:
                 real_score = tf.reduce_mean(self.critic(real, training=True))
                 fake_score = tf.reduce_mean(self.critic(fake, training=True))
-                penalty = tf.reduce_mean(self._penalty(real, fake))
+                penalty = tf.reduce_mean(self._penalty(self.critic, real, fake, alpha=mixes[index]))
                 critic_loss = fake_score - real_score + self.gradient_penalty_weight * penalty
             gradients = tape.gradient(critic_loss, critic_variables)
             self.critic_optimizer.apply_gradients(zip(gradients, critic_variables))
@@ -257,17 +372,16 @@ class SinGANScale(keras.Model):
             self.generator_optimizer.apply_gradients(zip(gradients, generator_variables))
             return index + 1, adversarial, reconstruction_loss
 
+        return self._run_steps(critic_step, generator_step)
+
+    def _run_steps(self, critic_step, generator_step):
+        # The steps run in graph loops, not unrolled: the traced/compiled step is ~3x smaller.
         zero = tf.constant(0.0)
         _, critic_loss, penalty = tf.while_loop(
             lambda index, *_: index < self.critic_steps, critic_step, (tf.constant(0), zero, zero))
         _, adversarial, reconstruction_loss = tf.while_loop(
             lambda index, *_: index < self.generator_steps, generator_step, (tf.constant(0), zero, zero))
-
-        self.critic_loss_tracker.update_state(critic_loss)
-        self.generator_loss_tracker.update_state(adversarial)
-        self.reconstruction_tracker.update_state(reconstruction_loss)
-        self.penalty_tracker.update_state(penalty)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return critic_loss, penalty, adversarial, reconstruction_loss
 
     @staticmethod
     def dataset(real, noise_amplitude, fixed_noise, previous_reconstruction, draw_previous,

@@ -95,3 +95,82 @@ def singan_critic(channels, filters=32, num_blocks=DEFAULT_NUM_BLOCKS,
 def receptive_field(num_blocks=DEFAULT_NUM_BLOCKS, kernel_size=DEFAULT_KERNEL_SIZE):
     """Side of the square patch one critic score (or generator output pixel) sees: 11 by default."""
     return num_blocks * (kernel_size - 1) + 1
+
+
+# ------------------------------------------------------------------ training fast path
+_PLAIN_LAYERS = ("InputLayer", "Add", "ZeroPadding2D", "Conv2D", "BatchNormalization", "LeakyReLU")
+
+
+def supports_per_sample_forward(network):
+    """Whether `per_sample_forward` can run `network` (one built by the two builders above)."""
+    return all(type(layer).__name__ in _PLAIN_LAYERS for layer in network.layers) and all(
+        getattr(layer, "activation", keras.activations.tanh) in (keras.activations.tanh, keras.activations.linear)
+        for layer in network.layers if isinstance(layer, keras.layers.Conv2D)
+    )
+
+
+def per_sample_forward(network, inputs, update_samples=None):
+    """Train-mode pass of a SinGAN network over a batch of independent single-image passes.
+
+    SinGAN trains with batch size 1, so each train-mode BatchNorm normalises one image by its
+    own statistics. Here every sample of the batch is normalised by its own statistics, so a
+    batch of B inputs gives exactly the B outputs (and, summed, the gradients) of B separate
+    `network(x_i, training=True)` calls, in one pass with 1/B of the ops: at SinGAN's small
+    scales the step time is op overhead, not arithmetic. The moving averages are updated as
+    those separate calls would, one sample after the other, for the samples listed in
+    `update_samples` (None: all, in batch order; (): none, like `stateless_call`).
+
+    The pass reads the Keras variables and runs plain TensorFlow ops: only the layers the
+    builders above use are supported (see `supports_per_sample_forward`).
+    """
+    import tensorflow as tf
+
+    if not supports_per_sample_forward(network):
+        raise TypeError(f"per_sample_forward runs networks made by singan_generator/singan_critic; "
+                        f"{network.name} has other layers")
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    values = {id(tensor): value for tensor, value in zip(network.inputs, inputs)}
+    for layer in network.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        node = layer._inbound_nodes[0]
+        arguments = [values[id(tensor)] for tensor in node.input_tensors]
+        x = arguments[0]
+        if kind == "Add":
+            y = tf.add_n(arguments)
+        elif kind == "ZeroPadding2D":
+            (top, bottom), (left, right) = layer.padding
+            y = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+        elif kind == "Conv2D":
+            y = tf.nn.conv2d(x, layer.kernel.value, layer.strides, layer.padding.upper())
+            y = tf.nn.bias_add(y, layer.bias.value)
+            if layer.activation is keras.activations.tanh:
+                y = tf.tanh(y)
+        elif kind == "BatchNormalization":
+            mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+            y = tf.nn.batch_normalization(x, mean, variance, layer.beta.value, layer.gamma.value,
+                                          layer.epsilon)
+            _update_moving_statistics(layer, mean[:, 0, 0, :], variance[:, 0, 0, :], update_samples)
+        else:  # LeakyReLU
+            y = tf.nn.leaky_relu(x, layer.negative_slope)
+        values[id(node.output_tensors[0])] = y
+    return values[id(network.outputs[0])]
+
+
+def _update_moving_statistics(layer, means, variances, update_samples):
+    """moving <- momentum * moving + (1 - momentum) * statistic, once per sample, in order."""
+    import tensorflow as tf
+
+    if update_samples is None:
+        update_samples = range(means.shape[0])
+    update_samples = list(update_samples)
+    if not update_samples:
+        return
+    momentum, count = float(layer.momentum), len(update_samples)
+    # Unrolled: after k updates the old average keeps momentum^k and sample i (of k) weighs
+    # (1 - momentum) * momentum^(k - 1 - i).
+    weights = tf.constant([[(1.0 - momentum) * momentum ** (count - 1 - i)] for i in range(count)])
+    for moving, statistic in ((layer.moving_mean, means), (layer.moving_variance, variances)):
+        chosen = tf.gather(statistic, update_samples)
+        moving.assign(momentum ** count * moving.value + tf.reduce_sum(weights * chosen, axis=0))
