@@ -219,15 +219,15 @@ def test_gradient_penalty_of_a_linear_critic():
 
     from kerasgan import losses
 
-    weights = tf.constant([[[[0.6, 0.8, 2.0]]]])  # (1, 1, 1, 3): channel norm sqrt(4.99)
+    weights = tf.constant([[[[0.6, 0.8, 2.0]]]])  # (1, 1, 1, 3): channel norm sqrt(5)
     critic = lambda images: tf.reduce_sum(images * weights, axis=-1, keepdims=True)  # noqa: E731
     real = np.random.default_rng(0).uniform(-1, 1, (2, 5, 6, 3)).astype(np.float32)
     fake = -real
     per_position = losses.gradient_penalty(critic, real, fake, norm_over="position",
                                            alpha=tf.constant([[[[0.3]]], [[[0.9]]]]))
-    np.testing.assert_allclose(np.asarray(per_position), [(np.sqrt(4.99) - 1) ** 2] * 2, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(per_position), [(np.sqrt(5.0) - 1) ** 2] * 2, rtol=1e-5)
     per_image = losses.gradient_penalty(critic, real, fake, norm_over="image")
-    np.testing.assert_allclose(np.asarray(per_image), [(np.sqrt(4.99 * 30) - 1) ** 2] * 2, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(per_image), [(np.sqrt(5.0 * 30) - 1) ** 2] * 2, rtol=1e-5)
     with pytest.raises(ValueError, match="norm_over"):
         losses.gradient_penalty(critic, real, fake, norm_over="pixel")
 
