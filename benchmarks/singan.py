@@ -61,7 +61,9 @@ def measure_row(row, jit, warmup, timed):
     if scale:
         from kerasgan.models.singan import resize_images
 
-        @tf.function
+        # autograph off (a plain Python loop), as SinGAN's own sampler: tf.data traces this in
+        # its own thread while fit traces the step, and autograph conversion is not thread-safe
+        @tf.function(autograph=False)
         def draw(count):
             image = tf.zeros((count, *CHAIN[0], channels))
             for index, generator in enumerate(previous_generators):
@@ -98,6 +100,66 @@ def measure_row(row, jit, warmup, timed):
             "timed_iterations": timed, "load_before": load_before, "load_after": _load()}
 
 
+def iteration_gflop(height, width, filters, channels=3, kernel=3, blocks=5):
+    """Convolution GFLOP of one SinGAN iteration (multiply-adds x 2), counted per pass.
+
+    F_G / F_D: one forward pass of the generator (input zero-padded by 5, valid convs) and of
+    the critic (valid convs on the image); a conv's input-gradient and filter-gradient passes
+    each cost about its forward. Per critic step: the generator's fake (F_G), the critic on real
+    and fake (2 F_D) and their backward (4 F_D), and the gradient penalty (6 F_D: forward,
+    input gradient, and the gradient of that gradient back through both). Per generator step:
+    the random and reconstruction passes (2 F_G), their backward (4 F_G), the critic on the
+    fake and its input gradient (2 F_D). So 3 (F_G + 12 F_D) + 3 (6 F_G + 2 F_D).
+    """
+    def network(h, w, widths):
+        flop = 0
+        for index, (c_in, c_out) in enumerate(widths, start=1):
+            flop += 2 * (h - 2 * index * (kernel // 2)) * (w - 2 * index * (kernel // 2)) * kernel ** 2 * c_in * c_out
+        return flop
+
+    inner = [(filters, filters)] * (blocks - 2)
+    pad = blocks * (kernel // 2)
+    generator = network(height + 2 * pad, width + 2 * pad, [(channels, filters)] + inner + [(filters, channels)])
+    critic = network(height, width, [(channels, filters)] + inner + [(filters, 1)])
+    return (21 * generator + 42 * critic) / 1e9
+
+
+def conv_kernel_gflops(height, width, filters, repeats=50):
+    """GFLOP/s of a filters->filters 3x3 conv's forward, input-gradient and filter-gradient ops
+    at the row's size, each as `repeats` independent ops in one graph (the executor may run
+    two at once): what the kernels deliver with nothing else in the step around them."""
+    import tensorflow as tf
+
+    x = tf.random.normal((1, height + 6, width + 6, filters))
+    kernel = tf.random.normal((3, 3, filters, filters)) * 0.05
+    gradient = tf.random.normal((1, height + 4, width + 4, filters))
+    flop = 2 * (height + 4) * (width + 4) * 9 * filters * filters
+    ops = {
+        "forward": lambda i: tf.nn.conv2d(x + i, kernel, 1, "VALID"),
+        "input_gradient": lambda i: tf.raw_ops.Conv2DBackpropInput(
+            input_sizes=tf.shape(x), filter=kernel + i, out_backprop=gradient, strides=[1, 1, 1, 1],
+            padding="VALID"),
+        "filter_gradient": lambda i: tf.raw_ops.Conv2DBackpropFilter(
+            input=x + i, filter_sizes=tf.shape(kernel), out_backprop=gradient, strides=[1, 1, 1, 1],
+            padding="VALID"),
+    }
+    rates = {}
+    for name, op in ops.items():
+        @tf.function
+        def run(op=op):
+            total = tf.constant(0.0)
+            for index in range(repeats):
+                total += tf.reduce_sum(op(float(index)))
+            return total
+
+        run()
+        started = time.perf_counter()
+        for _ in range(3):
+            run().numpy()
+        rates[name] = 3 * repeats * flop / (time.perf_counter() - started) / 1e9
+    return rates
+
+
 class _ExecutionMarks:
     """Keras callback: (iterations done, wall, process CPU time) at the end of each execution."""
 
@@ -122,12 +184,14 @@ def run_child(args):
     results = []
     for row in args.rows:
         big = ROWS[row][0] * ROWS[row][1] * ROWS[row][2] ** 2 > 2e8
-        timed = (2 if args.quick else 3) if big else (20 if args.quick else 50)
+        timed = (2 if args.quick else 3) if big else (20 if args.quick else 200)
         warmup = 1 if big else 10
         for jit in args.xla:
             result = measure_row(row, jit, warmup, timed)
             result["onednn"] = onednn_enabled()
             result["intra_op_threads"] = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0")) or "default"
+            result["conv_gflop_per_iteration"] = iteration_gflop(*ROWS[row][:3])
+            result["conv_kernel_gflops_alone"] = conv_kernel_gflops(*ROWS[row][:3])
             print(json.dumps(result), flush=True)
             results.append(result)
     return results
@@ -160,11 +224,17 @@ def reconstruction_bar(max_size=40, iterations=2000, seed=0):
     import numpy as np
     from skimage import data
 
+    from kerasgan._runtime import set_intra_op_threads
     from kerasgan.models import SinGAN
+    from kerasgan.models.singan import preferred_intra_op_threads
 
+    image = data.immunohistochemistry()
+    # the threads `kerasgan train singan` would pick for this pyramid (before TensorFlow starts)
+    threads = preferred_intra_op_threads(*image.shape[:2], max_size=max_size)
+    set_intra_op_threads(threads)
     started = time.time()
     model = SinGAN(max_size=max_size, seed=seed)
-    model.fit(data.immunohistochemistry(), iterations_per_scale=iterations, verbose=2)
+    model.fit(image, iterations_per_scale=iterations, verbose=2)
     rmse = model.reconstruction_rmse()
     # RMSE of each scale of the fixed-noise chain against that scale's training image: where
     # the error comes from (the finest one, before clipping, is the bar's number).
@@ -172,6 +242,7 @@ def reconstruction_bar(max_size=40, iterations=2000, seed=0):
                  for rec, real in zip(model._reconstructions, model.reals())]
     result = {"image": "skimage.data.immunohistochemistry (real histology)", "max_size": max_size,
               "iterations_per_scale": iterations, "scales": [list(s) for s in model.shapes],
+              "intra_op_threads": threads or "default",
               "reconstruction_rmse": rmse, "per_scale_rmse": per_scale,
               "bar": 0.05, "bar_met": rmse <= 0.05,
               "wall_seconds": time.time() - started,
@@ -235,7 +306,8 @@ def main(argv=None):
                 results.append(json.loads(line))
 
     header = (f"{'scale':>9} {'filters':>7} {'oneDNN':>6} {'XLA':>4} {'threads':>7} {'s/iter':>8} {'cpu s/it':>8} {'ref':>6} "
-              f"{'bar':>6} {'met':>4} {'1st call s':>10} {'load':>9}")
+              f"{'bar':>6} {'met':>4} {'1st call s':>10} {'load':>9} {'GFLOP/it':>8} {'GFLOP/s':>7} "
+              f"{'bar needs':>9} {'kernels alone fwd/in/filter':>27}")
     print(header)
     print("-" * len(header))
     for result in results:
@@ -248,27 +320,32 @@ def main(argv=None):
               f"{result['seconds_per_iteration']:>8.3f} {result['cpu_seconds_per_iteration']:>8.3f} "
               f"{row[3]:>6.3f} {row[4]:>6.3f} "
               f"{'yes' if result['bar_met'] else 'NO':>4} {result['first_call_seconds']:>10.1f} "
-              f"{result['load_before']:>4.1f}/{result['load_after']:<4.1f}")
-    best = {}
-    for result in results:
-        key = (result["height"], result["width"], result["filters"])
-        if key not in best or result["seconds_per_iteration"] < best[key]["seconds_per_iteration"]:
-            best[key] = result
-    total = extrapolate_total(list(best.values())) if len(best) == len(ROWS) else None
-    if total is not None:
-        print(f"extrapolated full run (188x250, 10 scales, 2000 iterations each, best setting per row): "
-              f"{total / 3600:.1f} h")
+              f"{result['load_before']:>4.1f}/{result['load_after']:<4.1f} "
+              f"{result['conv_gflop_per_iteration']:>8.2f} "
+              f"{result['conv_gflop_per_iteration'] / result['seconds_per_iteration']:>7.0f} "
+              f"{result['conv_gflop_per_iteration'] / row[4]:>9.0f} "
+              f"{'/'.join(f'{v:.0f}' for v in result['conv_kernel_gflops_alone'].values()):>27}")
     output = pathlib.Path(args.out)
-    output.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(output.read_text()) if output.exists() else {}
-    reconstruction = {key: value for key, value in previous.items() if key.startswith("reconstruction")}
     merged = {json.dumps([r["height"], r["width"], r["filters"], r["xla"], r["onednn"],
                           r.get("intra_op_threads", "default")]): r
               for r in previous.get("results", []) + results}
+    # A run uses one setting for all its scales (threads are per process): extrapolate each.
+    totals = {}
+    for result in merged.values():
+        setting = f"xla={'on' if result['xla'] else 'off'} oneDNN={'on' if result['onednn'] else 'off'} " \
+                  f"threads={result.get('intra_op_threads', 'default')}"
+        totals.setdefault(setting, []).append(result)
+    totals = {setting: extrapolate_total(rows) for setting, rows in totals.items() if len(rows) == len(ROWS)}
+    for setting, total in totals.items():
+        print(f"extrapolated full run (188x250, 10 scales, 2000 iterations each), {setting}: "
+              f"{total / 3600:.1f} h")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    reconstruction = {key: value for key, value in previous.items() if key.startswith("reconstruction")}
     payload = {"command": "python benchmarks/singan.py " + " ".join(argv or sys.argv[1:]),
                "cpu_count": os.cpu_count(), "note": "shared 2-core CPU; load average recorded per row",
                "results": list(merged.values()),
-               "extrapolated_full_run_seconds": total}
+               "extrapolated_full_run_seconds": totals}
     payload.update(reconstruction)  # the reconstruction runs are kept, not re-measured here
     output.write_text(json.dumps(payload, indent=1))
     return 0

@@ -20,6 +20,15 @@ _SUBMODULES = (
 )
 
 
+def set_intra_op_threads(count):
+    """Threads per TensorFlow op (1: the cores run independent ops side by side; None: all cores
+    per op, TensorFlow's default). Only before TensorFlow runs its first op; returns whether it
+    was applied. See `kerasgan.models.singan.preferred_intra_op_threads`."""
+    from kerasgan._runtime import set_intra_op_threads as apply
+
+    return apply(count)
+
+
 def __getattr__(name):
     # Sub-packages load on first use so `import kerasgan` and `kerasgan --help` stay fast.
     if name in _SUBMODULES:

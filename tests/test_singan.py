@@ -248,7 +248,7 @@ def test_intra_op_threads_apply_only_before_tensorflow_runs():
 
     code = (
         "import kerasgan, tensorflow as tf\n"
-        "from kerasgan._runtime import set_intra_op_threads\n"
+        "from kerasgan import set_intra_op_threads\n"
         "applied = set_intra_op_threads(1)\n"
         "tf.constant(1.0) + 1.0\n"  # TensorFlow has started: too late to change
         "print(applied, tf.config.threading.get_intra_op_parallelism_threads(), set_intra_op_threads(2))\n"

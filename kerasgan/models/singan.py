@@ -13,7 +13,11 @@ Per iteration 3 critic steps then 3 generator steps; Adam(5e-4, beta=(0.5, 0.999
 rate x0.1 after 80 % of the iterations; a scale starts from the previous scale's weights when
 its width is unchanged (32 filters doubling every 4 scales up to 128).
 
-`SinGANScale` is one scale (a keras.Model with a custom `train_step`, trained with `fit`).
+`SinGANScale` is one scale (a keras.Model with a custom `train_step`, trained with `fit`). Its
+step batches an iteration's independent single-image passes, each image normalised by its own
+statistics (`networks.singan_blocks.per_sample_forward`): the arithmetic of one batch-1 call
+per image with fewer, larger ops. On CPU, small pyramids train faster with one thread per op
+(`preferred_intra_op_threads`).
 `SinGAN` owns the pyramid: `fit(image)` (resumable, checkpointed per scale), `sample`,
 `inject`, `harmonize`, `save` / `load`. Details follow the official code (tamarott/SinGAN):
 the coarsest noise is one channel broadcast to all channels, previous scales run in inference
@@ -118,10 +122,10 @@ def _scaled(size, scale):
 # being split across cores, while independent ops then run side by side; large convs do gain.
 MEASURED_ITERATION_SECONDS = (
     # (work, all cores per op, one thread per op)
-    (25 * 33 * 32 ** 2, 0.056, 0.034),
-    (59 * 79 * 32 ** 2, 0.173, 0.164),
-    (105 * 140 * 64 ** 2, 1.472, 1.578),
-    (188 * 250 * 128 ** 2, 15.52, 18.59),
+    (25 * 33 * 32 ** 2, 0.055, 0.037),
+    (59 * 79 * 32 ** 2, 0.181, 0.164),
+    (105 * 140 * 64 ** 2, 1.394, 1.558),
+    (188 * 250 * 128 ** 2, 15.60, 18.37),
 )
 
 
@@ -131,7 +135,7 @@ def preferred_intra_op_threads(height, width, max_size=250, min_size=25, scale_f
 
     The time of each scale under both settings is interpolated (log-log) from the measured
     table above and summed over the pyramid. Apply the answer with
-    `kerasgan._runtime.set_intra_op_threads` before TensorFlow runs anything
+    `kerasgan.set_intra_op_threads` before TensorFlow runs anything
     (`kerasgan train singan` does).
     """
     shapes, _ = pyramid_shapes(height, width, max_size, min_size, scale_factor)
