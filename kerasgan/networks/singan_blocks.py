@@ -115,10 +115,10 @@ def per_sample_forward(network, inputs, update_samples=None):
     SinGAN trains with batch size 1, so each train-mode BatchNorm normalises one image by its
     own statistics. Here every sample of the batch is normalised by its own statistics, so a
     batch of B inputs gives exactly the B outputs (and, summed, the gradients) of B separate
-    `network(x_i, training=True)` calls, in one pass with 1/B of the ops: at SinGAN's small
-    scales the step time is op overhead, not arithmetic. The moving averages are updated as
-    those separate calls would, one sample after the other, for the samples listed in
-    `update_samples` (None: all, in batch order; (): none, like `stateless_call`).
+    `network(x_i, training=True)` calls, in one pass with 1/B of the kernel calls. The moving
+    averages are updated as those separate calls would, one sample after the other, for the
+    samples listed in `update_samples` (None: all, in batch order; (): none, like
+    `stateless_call`).
 
     The pass reads the Keras variables and runs plain TensorFlow ops: only the layers the
     builders above use are supported (see `supports_per_sample_forward`).
