@@ -102,7 +102,11 @@ def test_sigkill_mid_epoch_resumes_and_matches_uninterrupted_run(tmp_path):
                 time.sleep(0.05)
             time.sleep(0.4)  # well inside the next epoch (24 steps)
             assert process.poll() is None, "training finished before it could be killed"
-            snapshot = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and "backup" not in p.parts}
+            # Finished files only: a `.partial-*` / `*.tmp` file is a write in flight (renamed into
+            # place when complete), which the kill may cut short and the restart removes.
+            snapshot = {p: p.read_bytes() for p in run.rglob("*")
+                        if p.is_file() and "backup" not in p.parts
+                        and not p.name.startswith(".partial-") and not p.name.endswith(".tmp")}
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             kills += 1
