@@ -302,42 +302,26 @@ class SinGANScale(keras.Model):
         - each generator step runs the random and the reconstruction input in one pass (only
           the reconstruction input updates the moving averages, as in the reference).
         """
-        real, noise, previous_draws = data["real"], data["noise"], data["previous"]
-        fixed, previous_reconstruction = data["fixed_noise"], data["previous_reconstruction"]
-        critic_variables = self.critic.trainable_variables
-        generator_variables = self.generator.trainable_variables
-        steps = self.critic_steps
+        noise, previous_draws = data["noise"], data["previous"]
         critic = functools.partial(per_sample_forward, self.critic)
-
         noises = tf.repeat(noise, tf.shape(previous_draws)[0], axis=0)
         fakes = tf.stop_gradient(per_sample_forward(self.generator, [noises, previous_draws]))
 
-        def critic_step(index, critic_loss, penalty):
-            fake = tf.gather(fakes, [index])
-            with tf.GradientTape() as tape:
-                scores = critic(tf.concat([real, fake], axis=0))  # real first, as the reference
-                real_score, fake_score = tf.reduce_mean(scores[:1]), tf.reduce_mean(scores[1:])
-                penalty = tf.reduce_mean(self._penalty(critic, real, fake, alpha=mixes[index]))
-                critic_loss = fake_score - real_score + self.gradient_penalty_weight * penalty
-            gradients = tape.gradient(critic_loss, critic_variables)
-            self.critic_optimizer.apply_gradients(zip(gradients, critic_variables))
-            return index + 1, critic_loss, penalty
+        def score_real_and_fake(real, fake):
+            scores = critic(tf.concat([real, fake], axis=0))  # real first, as the reference
+            return tf.reduce_mean(scores[:1]), tf.reduce_mean(scores[1:])
 
         # the generator steps use the last critic step's noise and previous, as the reference
-        inputs = [tf.concat([noise, fixed], axis=0),
-                  tf.concat([previous_draws[steps - 1:steps], previous_reconstruction], axis=0)]
+        steps = self.critic_steps
+        inputs = [tf.concat([noise, data["fixed_noise"]], axis=0),
+                  tf.concat([previous_draws[steps - 1:steps], data["previous_reconstruction"]], axis=0)]
 
-        def generator_step(index, adversarial, reconstruction_loss):
-            with tf.GradientTape() as tape:
-                both = per_sample_forward(self.generator, inputs, update_samples=[1])
-                adversarial = -tf.reduce_mean(critic(both[:1]))
-                reconstruction_loss = tf.reduce_mean(tf.square(both[1:] - real))
-                generator_loss = adversarial + self.reconstruction_weight * reconstruction_loss
-            gradients = tape.gradient(generator_loss, generator_variables)
-            self.generator_optimizer.apply_gradients(zip(gradients, generator_variables))
-            return index + 1, adversarial, reconstruction_loss
+        def generate():
+            both = per_sample_forward(self.generator, inputs, update_samples=[1])
+            return both[:1], both[1:]
 
-        return self._run_steps(critic_step, generator_step)
+        return self._iterate(data["real"], mixes, lambda index: tf.gather(fakes, [index]),
+                             score_real_and_fake, critic, generate)
 
     def _layer_iteration(self, data, mixes):
         """One SinGAN iteration as the reference runs it: one Keras call per single-image pass.
@@ -345,40 +329,57 @@ class SinGANScale(keras.Model):
         Used for networks `per_sample_forward` does not support; the reference the batched
         iteration is tested against.
         """
-        real, noise, previous_draws = data["real"], data["noise"], data["previous"]
-        fixed, previous_reconstruction = data["fixed_noise"], data["previous_reconstruction"]
+        noise, previous_draws = data["noise"], data["previous"]
+
+        def critic(images):
+            return self.critic(images, training=True)
+
+        def fake_for(index):
+            step_previous = tf.gather(previous_draws, [index])  # a fresh draw of the coarser scales
+            return tf.stop_gradient(self.generator([noise, step_previous], training=True))
+
+        def score_real_and_fake(real, fake):
+            return tf.reduce_mean(critic(real)), tf.reduce_mean(critic(fake))
+
+        def generate():
+            # the generator steps use the last critic step's noise and previous, as the reference
+            fake = self._generate_keeping_statistics([noise, previous_draws[-1:]])
+            reconstruction = self.generator([data["fixed_noise"], data["previous_reconstruction"]],
+                                            training=True)
+            return fake, reconstruction
+
+        return self._iterate(data["real"], mixes, fake_for, score_real_and_fake, critic, generate)
+
+    def _iterate(self, real, mixes, fake_for, score_real_and_fake, critic, generate):
+        """The critic and generator steps of one iteration, given how the passes run.
+
+        fake_for(index): the critic step's fake; score_real_and_fake(real, fake): mean critic
+        scores; critic(images): train-mode scores; generate(): (random fake, reconstruction)
+        at the current generator weights. Returns the last steps' losses.
+        """
         critic_variables = self.critic.trainable_variables
         generator_variables = self.generator.trainable_variables
 
         def critic_step(index, critic_loss, penalty):
-            step_previous = tf.gather(previous_draws, [index])  # a fresh draw of the coarser scales
-            fake = tf.stop_gradient(self.generator([noise, step_previous], training=True))
+            fake = fake_for(index)
             with tf.GradientTape() as tape:
-                real_score = tf.reduce_mean(self.critic(real, training=True))
-                fake_score = tf.reduce_mean(self.critic(fake, training=True))
-                penalty = tf.reduce_mean(self._penalty(self.critic, real, fake, alpha=mixes[index]))
+                real_score, fake_score = score_real_and_fake(real, fake)
+                penalty = tf.reduce_mean(self._penalty(critic, real, fake, alpha=mixes[index]))
                 critic_loss = fake_score - real_score + self.gradient_penalty_weight * penalty
             gradients = tape.gradient(critic_loss, critic_variables)
             self.critic_optimizer.apply_gradients(zip(gradients, critic_variables))
             return index + 1, critic_loss, penalty
 
-        # the generator steps use the last critic step's noise and previous, as the reference
-        previous = previous_draws[-1:]
-
         def generator_step(index, adversarial, reconstruction_loss):
             with tf.GradientTape() as tape:
-                fake = self._generate_keeping_statistics([noise, previous])
-                adversarial = -tf.reduce_mean(self.critic(fake, training=True))
-                reconstruction = self.generator([fixed, previous_reconstruction], training=True)
+                fake, reconstruction = generate()
+                adversarial = -tf.reduce_mean(critic(fake))
                 reconstruction_loss = tf.reduce_mean(tf.square(reconstruction - real))
                 generator_loss = adversarial + self.reconstruction_weight * reconstruction_loss
             gradients = tape.gradient(generator_loss, generator_variables)
             self.generator_optimizer.apply_gradients(zip(gradients, generator_variables))
             return index + 1, adversarial, reconstruction_loss
 
-        return self._run_steps(critic_step, generator_step)
-
-    def _run_steps(self, critic_step, generator_step):
         # The steps run in graph loops, not unrolled: the traced/compiled step is ~3x smaller.
         zero = tf.constant(0.0)
         _, critic_loss, penalty = tf.while_loop(
