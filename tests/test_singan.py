@@ -171,6 +171,8 @@ def test_per_sample_forward_refuses_other_networks():
     inputs = keras.Input((None, None, 3))
     other = keras.Model(inputs, keras.layers.Conv2D(3, 3, activation="relu")(inputs))
     assert not supports_per_sample_forward(other)
+    dilated = keras.Model(inputs, keras.layers.Conv2D(3, 3, dilation_rate=2)(inputs))
+    assert not supports_per_sample_forward(dilated)
     with pytest.raises(TypeError, match="singan_generator/singan_critic"):
         per_sample_forward(other, np.zeros((1, 8, 8, 3), np.float32))
     # SinGANScale then trains through the Keras calls

@@ -63,10 +63,8 @@ def load_inputs(sources, names=None, slice_index=None):
 
 
 def _run_train(args):
-    import kerasgan  # noqa: F401  (oneDNN before TensorFlow)
+    import kerasgan  # oneDNN before TensorFlow
     from kerasgan.models import SinGAN
-
-    from kerasgan._runtime import set_intra_op_threads
     from kerasgan.models.singan import preferred_intra_op_threads
 
     image, layout, description = load_inputs(args.images, args.names, args.slice)
@@ -78,7 +76,7 @@ def _run_train(args):
         threads = preferred_intra_op_threads(*image.shape[:2], max_size=args.max_size,
                                              min_size=args.min_size, scale_factor=args.scale_factor,
                                              filters=args.filters)
-    if set_intra_op_threads(threads):
+    if kerasgan.set_intra_op_threads(threads):
         print("one thread per TensorFlow op (small pyramid: the cores run independent ops)", flush=True)
     model = SinGAN(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
                    filters=args.filters, jit_compile=args.xla, seed=args.seed)

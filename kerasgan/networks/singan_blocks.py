@@ -102,11 +102,20 @@ _PLAIN_LAYERS = ("InputLayer", "Add", "ZeroPadding2D", "Conv2D", "BatchNormaliza
 
 
 def supports_per_sample_forward(network):
-    """Whether `per_sample_forward` can run `network` (one built by the two builders above)."""
-    return all(type(layer).__name__ in _PLAIN_LAYERS for layer in network.layers) and all(
-        getattr(layer, "activation", keras.activations.tanh) in (keras.activations.tanh, keras.activations.linear)
-        for layer in network.layers if isinstance(layer, keras.layers.Conv2D)
-    )
+    """Whether `per_sample_forward` can run `network` (one built by the two builders above):
+    only those layer types, convs with a bias, no dilation or groups and a linear or tanh
+    activation, BatchNorm over the last axis with scale and shift."""
+    for layer in network.layers:
+        if type(layer).__name__ not in _PLAIN_LAYERS:
+            return False
+        if isinstance(layer, keras.layers.Conv2D) and not (
+                layer.use_bias and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1
+                and layer.activation in (keras.activations.tanh, keras.activations.linear)):
+            return False
+        if isinstance(layer, keras.layers.BatchNormalization) and not (
+                layer.axis in (-1, 3) and layer.center and layer.scale):
+            return False
+    return True
 
 
 def per_sample_forward(network, inputs, update_samples=None):
