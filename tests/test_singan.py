@@ -173,6 +173,9 @@ def test_per_sample_forward_refuses_other_networks():
     assert not supports_per_sample_forward(other)
     dilated = keras.Model(inputs, keras.layers.Conv2D(3, 3, dilation_rate=2)(inputs))
     assert not supports_per_sample_forward(dilated)
+    channels_first = keras.Input((3, 8, 8))
+    transposed = keras.Model(channels_first, keras.layers.Conv2D(3, 3, data_format="channels_first")(channels_first))
+    assert not supports_per_sample_forward(transposed)
     with pytest.raises(TypeError, match="singan_generator/singan_critic"):
         per_sample_forward(other, np.zeros((1, 8, 8, 3), np.float32))
     # SinGANScale then trains through the Keras calls

@@ -139,13 +139,12 @@ def preferred_intra_op_threads(height, width, max_size=250, min_size=25, scale_f
     (`kerasgan train singan` does).
     """
     shapes, _ = pyramid_shapes(height, width, max_size, min_size, scale_factor)
-    log_work = np.log([row[0] for row in MEASURED_ITERATION_SECONDS])
+    log_work, *log_seconds = np.log(np.array(MEASURED_ITERATION_SECONDS).T)
     totals = np.zeros(2)
     for scale, (h, w) in enumerate(shapes):
         work = np.log(h * w * scale_filters(scale, filters, max_filters, double_every) ** 2)
         for column in (0, 1):
-            log_seconds = np.log([row[column + 1] for row in MEASURED_ITERATION_SECONDS])
-            totals[column] += np.exp(_interpolate(work, log_work, log_seconds))
+            totals[column] += np.exp(_interpolate(work, log_work, log_seconds[column]))
     return 1 if totals[1] < totals[0] else None
 
 
@@ -156,11 +155,6 @@ def _interpolate(x, xs, ys):
 
 
 # ------------------------------------------------------------------ losses
-def gradient_penalty_per_position(critic, real, fake, seed=None):
-    """(||grad_x D(x^)||_2 over channels - 1)^2 averaged over positions (official SinGAN)."""
-    return losses.gradient_penalty(critic, real, fake, seed=seed, norm_over="position")
-
-
 def singan_optimizer(iterations=2000, steps_per_iteration=3, learning_rate=5e-4,
                      drop_fraction=0.8, drop_factor=0.1):
     """Adam(5e-4, beta=(0.5, 0.999), eps=1e-8) whose rate drops x0.1 after 80 % of iterations.

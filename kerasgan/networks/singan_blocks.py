@@ -103,10 +103,12 @@ _PLAIN_LAYERS = ("InputLayer", "Add", "ZeroPadding2D", "Conv2D", "BatchNormaliza
 
 def supports_per_sample_forward(network):
     """Whether `per_sample_forward` can run `network` (one built by the two builders above):
-    only those layer types, convs with a bias, no dilation or groups and a linear or tanh
-    activation, BatchNorm over the last axis with scale and shift."""
+    only those layer types, channels last, convs with a bias, no dilation or groups and a linear
+    or tanh activation, BatchNorm over the last axis with scale and shift."""
     for layer in network.layers:
         if type(layer).__name__ not in _PLAIN_LAYERS:
+            return False
+        if getattr(layer, "data_format", "channels_last") != "channels_last":
             return False
         if isinstance(layer, keras.layers.Conv2D) and not (
                 layer.use_bias and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1
