@@ -50,6 +50,13 @@ _EXPORTS = {
     "preprocess_image": "data",
     "pair_dataset": "data",
     "mask_dataset": "data",
+    # ideogram.py: real human ideograms (UCSC cytoBand, T2T-CHM13)
+    "ideogram": "ideogram",
+    "ideogram_pattern": "ideogram",
+    "Ideogram": "ideogram",
+    "Band": "ideogram",
+    "CHROMOSOMES": "ideogram",
+    "RESOLUTIONS": "ideogram",
     # model.py
     "build_generator": "model",
     "build_pix2pix": "model",
@@ -57,3 +64,6 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# The function `ideogram` shares its name with its module: bound eagerly (numpy and the standard
+# library only), so importing the submodule first cannot leave the module in its place.
+from kerasgan.chromosome.ideogram import ideogram  # noqa: E402
