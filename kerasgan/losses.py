@@ -113,10 +113,16 @@ MODE_SEEKING_EPSILON = 1e-5
 
 
 def mode_seeking_per_pair(conditions, outputs, epsilon=MODE_SEEKING_EPSILON):
-    """L_ms for each pair (i, i+1 mod B) of the batch: mean|x_i - x_j| / (mean|G(x_i) - G(x_j)| + eps).
+    """L_ms for each pair (i, i+1 mod B) of the batch, Allender et al. eq. 4 (Mao et al., MSGAN):
 
-    Pairs of *different* conditions (Allender et al. eq. 4; Mao et al., MSGAN). Minimising it
-    pushes outputs apart when the inputs differ. Needs a batch of at least 2.
+        L_ms = ||x_i - x_j||_1 / (||G(x_i) - G(x_j)||_1 + eps)
+
+    Both L1 norms are taken over channels and divided by the pixel count only, which cancels in
+    the ratio: the value is eq. 4 whatever the channel counts of x and G(x), so mu means the
+    same for a 2-channel (mask + structure map) and a 1-channel (mask) condition. (A mean over
+    channels too would scale eq. 4 by C_G / C_x: 1.5 for mask + structure map -> RGB, 3 for
+    mask -> RGB.) eps = 1e-5 per pixel. Pairs of *different* conditions; minimising it pushes
+    outputs apart when the inputs differ. Needs a batch of at least 2.
     """
     batch = conditions.shape[0]
     if batch is not None and batch < 2:
@@ -131,9 +137,16 @@ def mode_seeking_per_pair(conditions, outputs, epsilon=MODE_SEEKING_EPSILON):
         )
     partner_conditions = tf.roll(conditions, shift=-1, axis=0)
     partner_outputs = tf.roll(outputs, shift=-1, axis=0)
-    condition_distance = l1_per_example(conditions, partner_conditions)
-    output_distance = l1_per_example(outputs, partner_outputs)
+    condition_distance = l1_per_example(conditions, partner_conditions) * _channels(conditions)
+    output_distance = l1_per_example(outputs, partner_outputs) * _channels(outputs)
     return condition_distance / (output_distance + epsilon)
+
+
+def _channels(images):
+    channels = images.shape[-1]
+    if channels is None:
+        raise ValueError("the mode-seeking loss needs a known channel count (last axis)")
+    return float(channels)
 
 
 # ------------------------------------------------------------------ WGAN-GP (SinGAN)

@@ -40,8 +40,9 @@ def _mode_seeking_reference(conditions, outputs, epsilon=1e-5):
     partner_conditions = np.roll(conditions, -1, axis=0)
     partner_outputs = np.roll(outputs, -1, axis=0)
     axes = tuple(range(1, conditions.ndim))
-    numerator = np.mean(np.abs(conditions - partner_conditions), axis=axes)
-    denominator = np.mean(np.abs(outputs - partner_outputs), axis=axes) + epsilon
+    # eq. 4: L1 norms over channels, divided by the pixel count only (cancels in the ratio)
+    numerator = np.mean(np.abs(conditions - partner_conditions), axis=axes) * conditions.shape[-1]
+    denominator = np.mean(np.abs(outputs - partner_outputs), axis=axes) * outputs.shape[-1] + epsilon
     return numerator / denominator
 
 

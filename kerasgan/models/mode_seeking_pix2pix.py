@@ -7,7 +7,8 @@ unconditional discriminator and the mode-seeking term of MSGAN (Mao et al., CVPR
     L_ms(G)      = E_{x1 != x2} ||x1 - x2||_1 / (||G(x1) - G(x2)||_1 + eps)    (eq. 4)
     G* = arg min_G max_D L_cGAN + lambda L_L1 + mu L_ms,  lambda = mu = 10     (eq. 5)
 
-L_ms uses mean absolute values and eps = 1e-5 (MSGAN) over the pairs (i, i+1 mod B) of a
+L_ms takes both L1 norms over channels per pixel (so mu means the same for any condition
+channel count, as eq. 4) and eps = 1e-5 (MSGAN) over the pairs (i, i+1 mod B) of a
 batch, so a batch needs at least 2 examples (the paper's batch of 1 cannot form a pair).
 Adam(2e-4, beta_1=0.5, beta_2=0.999) for both networks.
 """
