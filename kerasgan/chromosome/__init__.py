@@ -43,6 +43,8 @@ _EXPORTS = {
     "render_chromosome": "synthetic",
     "render_dataset": "synthetic",
     "render_arc_chromosome": "synthetic",
+    "render_chromosome_mask": "synthetic",
+    "chromosome_source": "synthetic",
     "SyntheticChromosome": "synthetic",
     # data.py: tf.data pipelines and folder loading
     "ChromosomeSet": "data",

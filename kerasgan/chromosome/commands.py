@@ -23,27 +23,51 @@ def register(registry):
 # ----------------------------------------------------------------------------- data
 
 
+SYNTHETIC_KINDS = {"synthetic": "random", "ideogram": "ideogram"}
+
+
+def parse_synthetic_spec(spec):
+    """'synthetic:COUNT[:SEED]' or 'ideogram:COUNT[:SEED]' -> (kind, count, seed), else None."""
+    prefix = spec.split(":", 1)[0]
+    if prefix not in SYNTHETIC_KINDS:
+        return None
+    parts = spec.split(":")
+    try:
+        count = int(parts[1]) if len(parts) > 1 else 500
+        seed = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        raise ValueError(f"--data {spec!r}: expected {prefix}:COUNT[:SEED] with integers") from None
+    if len(parts) > 3:
+        raise ValueError(f"--data {spec!r}: expected {prefix}:COUNT[:SEED]")
+    if count < 1:
+        raise ValueError(f"--data {spec!r}: COUNT must be at least 1")
+    return SYNTHETIC_KINDS[prefix], count, seed
+
+
 def load_set(spec, size=128, workers=2, progress=True, cache=None):
-    """A ChromosomeSet from a folder, an .npz cache or 'synthetic:COUNT[:SEED]'."""
+    """A ChromosomeSet from a folder, an .npz cache, 'synthetic:COUNT[:SEED]' (random banding),
+    'ideogram:COUNT[:SEED]' (the 24 human chromosomes, classes known), or several of these
+    joined by '+' (e.g. 'ideogram:2400:1+synthetic:1200:1')."""
     from kerasgan.chromosome.data import ChromosomeSet
 
     if cache and pathlib.Path(cache).exists():
         return ChromosomeSet.load(cache)
     spec = str(spec)
-    if spec.startswith("synthetic"):
-        parts = spec.split(":")
-        try:
-            count = int(parts[1]) if len(parts) > 1 else 500
-            seed = int(parts[2]) if len(parts) > 2 else 0
-        except ValueError:
-            raise ValueError(f"--data {spec!r}: expected synthetic:COUNT[:SEED]") from None
-        if count < 1:
-            raise ValueError(f"--data {spec!r}: COUNT must be at least 1")
-        chromosomes = ChromosomeSet.synthetic_set(count, seed=seed, size=size, workers=workers, progress=progress)
-    elif spec.endswith(".npz"):
-        chromosomes = ChromosomeSet.load(spec)
-    else:
-        chromosomes = ChromosomeSet.from_folder(spec, size=size, workers=workers, progress=progress)
+    parts = spec.split("+") if "+" in spec else [spec]
+    if any(not part for part in parts):
+        raise ValueError(f"--data {spec!r}: empty part between '+'")
+    sets = []
+    for part in parts:
+        synthetic = parse_synthetic_spec(part)
+        if synthetic is not None:
+            kind, count, seed = synthetic
+            sets.append(ChromosomeSet.synthetic_set(count, seed=seed, size=size, workers=workers,
+                                                    progress=progress, kind=kind))
+        elif part.endswith(".npz"):
+            sets.append(ChromosomeSet.load(part))
+        else:
+            sets.append(ChromosomeSet.from_folder(part, size=size, workers=workers, progress=progress))
+    chromosomes = sets[0] if len(sets) == 1 else ChromosomeSet.concatenate(sets)
     if cache:
         chromosomes.save(cache)
     return chromosomes
@@ -237,22 +261,26 @@ def _configure_evaluate(parser):
     parser.add_argument("--data", default="synthetic:500:3",
                         help="held-out test images (folder, .npz or synthetic:COUNT[:SEED]; "
                              "default 500 SYNTHETIC chromosomes never used in training)")
-    parser.add_argument("--sources", default="real,perlin", help="comma list of real, perlin, edited")
+    parser.add_argument("--sources", default="real,perlin",
+                        help="comma list of real, perlin, ideogram (each class's own human ideogram "
+                             "pattern; needs classes, e.g. --data ideogram:480:3), edited")
     parser.add_argument("--json", default=None, help="also write the scores to this JSON file")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def _run_evaluate(args):
-    from kerasgan.chromosome.evaluation import evaluate_generator, format_table
+    from kerasgan.chromosome.evaluation import SOURCES, evaluate_generator, format_class_table, format_table
 
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
     for source in sources:
-        if source not in ("real", "perlin", "edited"):
-            raise ValueError(f"--sources: unknown source {source!r} (real, perlin, edited)")
+        if source not in SOURCES:
+            raise ValueError(f"--sources: unknown source {source!r} ({', '.join(SOURCES)})")
     generator = load_generator(args.generator, filters=args.filters)
     chromosomes = load_set(args.data)
     report = evaluate_generator(generator, chromosomes, sources=sources, seed=args.seed, progress=True)
     print(format_table(report, title=f"generator {args.generator}"))
+    if report.get("per_class"):
+        print(format_class_table(report))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

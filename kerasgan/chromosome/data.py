@@ -157,6 +157,8 @@ class ChromosomeSet:
         index_maps: int16 N x S x S, axis index per chromosome pixel, -1 for background.
         names: N labels (file paths or "synthetic-<i>").
         synthetic: True when the images come from the SYNTHETIC renderer.
+        classes: N chromosome classes ("1".."22", "X", "Y"; "" where unknown), or None when
+            no image has a known class. Per-class scores (the paper's Figure 4) use them.
     """
 
     images: np.ndarray
@@ -164,6 +166,15 @@ class ChromosomeSet:
     index_maps: np.ndarray
     names: list
     synthetic: bool = False
+    classes: list = None
+
+    def __post_init__(self):
+        if self.classes is not None:
+            self.classes = [str(c) for c in self.classes]
+            if len(self.classes) != len(self.images):
+                raise ValueError(f"classes has {len(self.classes)} entries for {len(self.images)} images")
+            if not any(self.classes):
+                self.classes = None
 
     def __len__(self):
         return len(self.images)
@@ -173,7 +184,7 @@ class ChromosomeSet:
         return int(self.images.shape[1])
 
     @classmethod
-    def from_images(cls, images, names=None, workers=None, progress=False, synthetic=False):
+    def from_images(cls, images, names=None, workers=None, progress=False, synthetic=False, classes=None):
         """Extract every image; images where extraction fails are skipped with a warning."""
         images = np.asarray(images)
         if images.ndim == 4 and images.shape[-1] == 1:
@@ -200,6 +211,7 @@ class ChromosomeSet:
             index_maps=np.stack([results[i][1] for i in keep]),
             names=[names[i] for i in keep],
             synthetic=synthetic,
+            classes=None if classes is None else [str(classes[i]) for i in keep],
         )
 
     @classmethod
@@ -208,13 +220,36 @@ class ChromosomeSet:
         return cls.from_images(images, names=[str(p) for p in paths], workers=workers, progress=progress)
 
     @classmethod
-    def synthetic_set(cls, count, seed=0, size=DEFAULT_SIZE, workers=None, progress=False):
-        """`count` SYNTHETIC chromosomes (renderer), extracted like real images."""
+    def synthetic_set(cls, count, seed=0, size=DEFAULT_SIZE, workers=None, progress=False, kind="random"):
+        """`count` SYNTHETIC chromosomes (renderer), extracted like real images.
+
+        kind "random" (random banding) or "ideogram" (the 24 human chromosome classes, with
+        their classes recorded); see `kerasgan.chromosome.synthetic.render_dataset`.
+        """
         from kerasgan.chromosome.synthetic import render_dataset
 
-        images, _, _ = render_dataset(count, seed=seed, size=size, progress=progress)
-        names = [f"synthetic-{seed}-{i}" for i in range(count)]
-        return cls.from_images(images, names=names, workers=workers, progress=progress, synthetic=True)
+        images, _, _, classes = render_dataset(count, seed=seed, size=size, progress=progress, kind=kind,
+                                               return_classes=True)
+        prefix = "synthetic" if kind == "random" else f"synthetic-{kind}"
+        names = [f"{prefix}-{seed}-{i}" for i in range(count)]
+        return cls.from_images(images, names=names, workers=workers, progress=progress, synthetic=True,
+                               classes=classes)
+
+    @classmethod
+    def concatenate(cls, sets):
+        """One set of several (same image size); classes kept where known."""
+        sets = list(sets)
+        if not sets:
+            raise ValueError("concatenate needs at least one ChromosomeSet")
+        sizes = {s.size for s in sets}
+        if len(sizes) != 1:
+            raise ValueError(f"cannot concatenate chromosome sets of different image sizes {sorted(sizes)}")
+        classes = None
+        if any(s.classes is not None for s in sets):
+            classes = [c for s in sets for c in (s.classes if s.classes is not None else [""] * len(s))]
+        return cls(np.concatenate([s.images for s in sets]), [p for s in sets for p in s.patterns],
+                   np.concatenate([s.index_maps for s in sets]), [n for s in sets for n in s.names],
+                   all(s.synthetic for s in sets), classes)
 
     def save(self, path):
         """Cache to a compressed .npz (patterns stored padded with their lengths)."""
@@ -228,7 +263,8 @@ class ChromosomeSet:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, images=self.images, patterns=padded, lengths=lengths,
                             index_maps=self.index_maps, names=np.array(self.names),
-                            synthetic=np.array(self.synthetic))
+                            synthetic=np.array(self.synthetic),
+                            classes=np.array(self.classes if self.classes is not None else [""] * len(self)))
         atomic_write_bytes(path, buffer.getvalue())
         return pathlib.Path(path)
 
@@ -240,8 +276,9 @@ class ChromosomeSet:
         with np.load(path, allow_pickle=False) as data:
             lengths = data["lengths"]
             patterns = [data["patterns"][i, :n].copy() for i, n in enumerate(lengths)]
+            classes = [str(c) for c in data["classes"]] if "classes" in data.files else None
             return cls(data["images"], patterns, data["index_maps"], [str(n) for n in data["names"]],
-                       bool(data["synthetic"]))
+                       bool(data["synthetic"]), classes)
 
     def split(self, fractions=(0.7, 0.15, 0.15), seed=0):
         """Random train/validation/test split (the paper's 0.7/0.15/0.15)."""
@@ -253,8 +290,9 @@ class ChromosomeSet:
 
     def subset(self, indices):
         indices = np.asarray(indices, np.int64)
+        classes = None if self.classes is None else [self.classes[i] for i in indices]
         return ChromosomeSet(self.images[indices], [self.patterns[i] for i in indices],
-                             self.index_maps[indices], [self.names[i] for i in indices], self.synthetic)
+                             self.index_maps[indices], [self.names[i] for i in indices], self.synthetic, classes)
 
     def banded_mask(self, i, pattern=None):
         """f_SEG of `pattern` (default the image's own) onto shape i, in numpy."""

@@ -12,6 +12,15 @@ SYNTHETIC: a dark chromosome on a light background as in Giemsa-stained karyotyp
   groove, smooth multiplicative staining noise, optical blur, a background gradient,
   pixel noise, 8-bit quantisation and sometimes small debris specks.
 
+With `chromosome=` (a class "1".."22", "X", "Y", a `kc.Ideogram` or a `kc.KaryotypeChromosome`)
+the renderer draws that human chromosome: its bands and stains come from the ideogram
+(`kerasgan.chromosome.ideogram`, UCSC CHM13 cytobands; grey levels gneg ... gpos100 set the
+stain density), the centromere constriction sits at its centromere and its length is
+`relative_length * chr1_length`, so chromosomes of one karyotype rendered with the same
+`chr1_length` share one scale (as in a karyogram). `pose="upright"` draws it nearly straight
+and vertical with pter at the top, as a karyogram shows it. Backgrounds are white to near-white,
+as in G-banded karyotypes.
+
 The ground truth follows the paper's conventions: `pattern` is a {0, 1} vector sampled every
 pixel of arc length from one end to the other (0 = black band, 1 = white band) and
 `banded_mask` is uint8 with 0 (black band), 127 (white band), 255 (background).
@@ -42,26 +51,41 @@ class SyntheticChromosome:
         return self.banded_mask != BACKGROUND
 
 
-def _centre_line(rng, length, size):
-    """Dense centre-line points (4 per pixel) of a smooth curve of the given arc length."""
+CLASSES = tuple(str(i) for i in range(1, 23)) + ("X", "Y")
+POSES = ("random", "upright")
+# Stain density of a band (0 = unstained, 1 = darkest) from its ideogram grey level, with a
+# per-band spread so that equal stains are not rendered identically.
+_DENSITY_SPREAD = 0.08
+
+
+def _centre_line(rng, length, size, pose="random"):
+    """Dense centre-line points (4 per pixel) of a smooth curve of the given arc length.
+
+    pose "upright": nearly straight and vertical, first point (pter) at the top, centred.
+    """
     count = int(length * 4) + 1
     s = np.linspace(0.0, 1.0, count)
-    kind = rng.random()
     angle = np.zeros(count)
-    if kind < 0.3:  # straight, maybe a slight drift
-        angle += rng.normal(0, 0.15) * s
-    elif kind < 0.65:  # smooth bow
-        angle += rng.uniform(-1.6, 1.6) * s
-    else:  # bent at the centromere-ish point, plus some bow
-        bend_at = rng.uniform(0.3, 0.7)
-        angle += rng.uniform(-1.3, 1.3) / (1 + np.exp(-(s - bend_at) * rng.uniform(12, 30)))
-        angle += rng.uniform(-0.5, 0.5) * s
-    angle += rng.uniform(0, 2 * np.pi)
+    if pose == "upright":
+        # Image rows grow downwards: direction (cos, sin) = (0, 1) walks from the top down.
+        angle += np.pi / 2 + rng.normal(0, 0.04) + rng.normal(0, 0.06) * (s - 0.5)
+    else:
+        kind = rng.random()
+        if kind < 0.3:  # straight, maybe a slight drift
+            angle += rng.normal(0, 0.15) * s
+        elif kind < 0.65:  # smooth bow
+            angle += rng.uniform(-1.6, 1.6) * s
+        else:  # bent at the centromere-ish point, plus some bow
+            bend_at = rng.uniform(0.3, 0.7)
+            angle += rng.uniform(-1.3, 1.3) / (1 + np.exp(-(s - bend_at) * rng.uniform(12, 30)))
+            angle += rng.uniform(-0.5, 0.5) * s
+        angle += rng.uniform(0, 2 * np.pi)
     step = length / (count - 1)
     points = np.cumsum(np.stack([np.cos(angle), np.sin(angle)], 1) * step, axis=0)
     points -= points[0]
     points -= (points.min(0) + points.max(0)) / 2  # centre the bounding box
-    points += size / 2 + rng.uniform(-0.06, 0.06, 2) * size
+    offset = 0.0 if pose == "upright" else rng.uniform(-0.06, 0.06, 2) * size
+    points += size / 2 + offset
     return points, s * length
 
 
@@ -87,26 +111,89 @@ def _band_sequence(rng, length):
     return edges, colours
 
 
-def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
-    """Render one SYNTHETIC G-banded chromosome.
+def chromosome_source(chromosome, resolution=None, rng=None):
+    """The banded chromosome to draw: a class name ("1".."22", "X", "Y", or an int), an
+    Ideogram, or any object with `bands` (pter -> qter, each with start, end, grey, black),
+    `length`, a centromere (`centromere_fraction` or `centromere`, fraction from pter) and
+    `relative_length`. A class name is looked up at `resolution` (default: 400 or 550 band
+    level, drawn at random, the levels a 128 px chromosome resolves)."""
+    if chromosome is None or hasattr(chromosome, "bands"):
+        return chromosome
+    from kerasgan.chromosome.ideogram import ideogram
 
-    Args:
-        seed: int seed (or give `rng`, a numpy Generator).
-        size: image side in pixels (square).
-        length: arc length of the centre line in pixels (default U(0.35, 0.8) * size).
-        width: chromosome width in pixels (default U(0.065, 0.13) * size).
-    Returns:
-        SyntheticChromosome(image uint8 H x W, pattern uint8 {0,1} of length ~arc length,
-        banded_mask uint8 0/127/255).
-    """
-    rng = rng if rng is not None else np.random.default_rng(seed)
-    if size < 32:
-        raise ValueError(f"size must be at least 32 pixels, got {size}")
-    length = float(length if length is not None else rng.uniform(0.35, 0.8) * size)
-    width = float(width if width is not None else rng.uniform(0.065, 0.13) * size)
-    length = min(length, 0.85 * size)
+    if resolution is None:
+        resolution = 400 if rng is None or rng.random() < 0.6 else 550
+    return ideogram(chromosome, resolution=resolution)
 
-    points, arc = _centre_line(rng, length, size)
+
+def _centromere_fraction(source):
+    value = getattr(source, "centromere_fraction", None)
+    if value is None:
+        value = getattr(source, "centromere", None)
+    return None if value is None else float(value)
+
+
+def _ideogram_bands(source, length, rng):
+    """Band edges (arc length, px), binary colours (0 black) and stain densities of `source`
+    drawn over `length` px. Bands thinner than 1.5 px keep their stain in the density (they
+    blur into their neighbours, as on a real slide) but their binary colour merges into the
+    neighbour, since no extraction resolves them."""
+    total = float(source.length)
+    starts = np.array([band.start for band in source.bands], np.float64)
+    ends = np.array([band.end for band in source.bands], np.float64)
+    if total <= 0 or len(starts) == 0:
+        raise ValueError("chromosome has no bands to draw")
+    edges = np.concatenate([[0.0], ends / total * length])
+    edges[-1] = length
+    grey = np.array([band.grey for band in source.bands], np.float64)
+    # A power below 1 lifts the intermediate stains (gpos25-75) towards dark, as a G-banded
+    # slide shows them: gpos50 is clearly dark, gpos25 faint.
+    density = np.clip(1.0 - grey + rng.normal(0, _DENSITY_SPREAD / 2, len(grey)), 0.0, 1.05) ** 0.75
+    colours = np.array([0 if band.black else 1 for band in source.bands], np.int64)
+    return edges, colours, density
+
+
+def _binary_runs(edges, colours, minimum):
+    """Merge runs of the same colour, then runs shorter than `minimum` px into the longer
+    neighbour; returns new (edges, colours)."""
+    edges, colours = list(edges), list(colours)
+    changed = True
+    while changed:
+        changed = False
+        # merge equal neighbours
+        i = 0
+        while i < len(colours) - 1:
+            if colours[i] == colours[i + 1]:
+                del colours[i + 1]
+                del edges[i + 1]
+                changed = True
+            else:
+                i += 1
+        if len(colours) <= 1:
+            break
+        sizes = np.diff(edges)
+        i = int(np.argmin(sizes))
+        if sizes[i] < minimum:
+            colours[i] = colours[i - 1] if i > 0 else colours[i + 1]
+            changed = True
+    return np.array(edges), np.array(colours)
+
+
+@dataclasses.dataclass
+class _Geometry:
+    """Where the chromosome lies: for the pixels of a box, the nearest axis position and distance."""
+
+    box: tuple  # (row0, row1, col0, col1) of the canvas the arrays cover
+    position: np.ndarray  # arc length of the nearest axis point per pixel of the box
+    distance: np.ndarray
+    local_half: np.ndarray
+    coverage: np.ndarray  # fraction of the pixel inside the chromosome
+    length: float
+    width: float
+
+
+def _geometry(rng, size, length, width, pose, centromere):
+    points, arc = _centre_line(rng, length, size, pose)
     # Keep the whole chromosome inside the canvas (shift; shrink is never needed at 0.85).
     low, high = points.min(0) - width, points.max(0) + width
     shift = np.clip(0 - low, 0, None) - np.clip(high - (size - 1), 0, None)
@@ -115,50 +202,160 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
     # Width along the axis: rounded caps and a centromere constriction.
     half = np.full(arc.shape, width / 2)
     half *= 1 + 0.08 * np.sin(arc / length * np.pi * rng.uniform(0.5, 2) + rng.uniform(0, 6))
-    centromere = rng.uniform(0.25, 0.55) * length
-    if rng.random() < 0.5:
-        centromere = length - centromere
+    if centromere is None:
+        centromere = rng.uniform(0.25, 0.55) * length
+        if rng.random() < 0.5:
+            centromere = length - centromere
+    else:
+        centromere = centromere * length
+        rng.random()  # keep the stream aligned with the random-centromere path
     half *= 1 - rng.uniform(0.15, 0.35) * np.exp(-((arc - centromere) / (0.06 * length + 1)) ** 2)
     cap = width / 2
     from_end = np.minimum(arc, length - arc)
     half *= np.sqrt(np.clip(1 - ((cap - np.minimum(from_end, cap)) / cap) ** 2, 0, 1))
 
-    # Nearest centre-line point of every pixel: arc position and distance.
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # Only pixels within `width` of the axis can be inside: query those (a box), not the canvas.
+    low = np.floor(points.min(0) - width).astype(int)
+    high = np.ceil(points.max(0) + width).astype(int) + 1
+    col0, row0 = np.clip(low, 0, size)
+    col1, row1 = np.clip(high, 0, size)
+    yy, xx = np.mgrid[row0:row1, col0:col1].astype(np.float32)
     pixels = np.stack([xx.ravel(), yy.ravel()], 1)
     distance, index = cKDTree(points).query(pixels, distance_upper_bound=width)
     inside_tree = np.isfinite(distance)
     index = np.where(inside_tree, index, 0)
     distance = np.where(inside_tree, distance, np.inf)
-    position = arc[index]
+    shape = (row1 - row0, col1 - col0)
     local_half = half[index]
-    coverage = np.clip(local_half - distance + 0.5, 0.0, 1.0).reshape(size, size)
+    coverage = np.clip(local_half - distance + 0.5, 0.0, 1.0).reshape(shape)
+    return _Geometry((row0, row1, col0, col1), arc[index].reshape(shape), distance.reshape(shape),
+                     local_half.reshape(shape), coverage, length, width)
+
+
+def _embed(values, box, size, fill):
+    out = np.full((size, size), fill, dtype=np.asarray(values).dtype)
+    row0, row1, col0, col1 = box
+    out[row0:row1, col0:col1] = values
+    return out
+
+
+def _size_and_source(rng, size, length, width, chromosome, chr1_length, pose, resolution):
+    if size < 32:
+        raise ValueError(f"size must be at least 32 pixels, got {size}")
+    if pose not in POSES:
+        raise ValueError(f"pose must be one of {POSES}, got {pose!r}")
+    source = chromosome_source(chromosome, resolution, rng)
+    if source is None:
+        if chr1_length is not None:
+            raise ValueError("chr1_length sets the scale of a human chromosome: give `chromosome` too")
+        length = float(length if length is not None else rng.uniform(0.35, 0.8) * size)
+        width = float(width if width is not None else rng.uniform(0.065, 0.13) * size)
+    else:
+        if chr1_length is None:
+            chr1_length = rng.uniform(0.62, 0.82) * size
+        chr1_length = float(chr1_length)
+        if not 0 < chr1_length <= 0.85 * size:
+            raise ValueError(f"chr1_length must be in (0, {0.85 * size:g}] px at size {size}, got {chr1_length}")
+        length = float(length if length is not None else float(source.relative_length) * chr1_length)
+        width = float(width if width is not None else rng.uniform(0.085, 0.125) * chr1_length)
+    if not (np.isfinite(length) and length > 0 and np.isfinite(width) and width > 0):
+        raise ValueError(f"length and width must be positive, got {length}, {width}")
+    return source, min(length, 0.85 * size), width
+
+
+def _bands(rng, source, length):
+    """(edges, colours, density): band edges along the axis, binary colours, stain densities."""
+    if source is None:
+        edges, colours = _band_sequence(rng, length)
+        dark_level = rng.uniform(0.6, 1.0, len(colours))
+        light_level = rng.uniform(0.0, 0.25, len(colours))
+        return edges, colours, np.where(colours == 0, dark_level, light_level)
+    return _ideogram_bands(source, length, rng)
+
+
+def _ground_truth(edges, colours, geometry, size, source):
+    """Banded mask (0/127/255) and {0,1} pattern (SAMPLES_PER_PIXEL per px of arc length)."""
+    if source is not None:  # ideogram bands thinner than 1.5 px merge into a neighbour
+        edges, colours = _binary_runs(edges, colours, 1.5)
+    length = geometry.length
+    band_of_pixel = np.clip(np.searchsorted(edges, geometry.position, side="right") - 1, 0, len(colours) - 1)
+    labels = np.where(colours[band_of_pixel] == 0, BLACK, WHITE)
+    inside = geometry.coverage >= 0.5
+    banded_mask = _embed(np.where(inside, labels, BACKGROUND).astype(np.uint8), geometry.box, size, BACKGROUND)
+    samples = np.linspace(0.0, length, int(np.floor(length * SAMPLES_PER_PIXEL)) + 1)
+    band_of_sample = np.clip(np.searchsorted(edges, samples, side="right") - 1, 0, len(colours) - 1)
+    return banded_mask, colours[band_of_sample].astype(np.uint8)
+
+
+def render_chromosome_mask(rng=None, size=128, chromosome=None, chr1_length=None, pose="upright",
+                           length=None, width=None, resolution=None, seed=None):
+    """Only the shape of a chromosome and its banded mask, fast (no image synthesis): the input
+    a generator draws from. Same arguments as `render_chromosome`.
+
+    Returns (banded_mask uint8 0/127/255, pattern uint8 {0,1}).
+    """
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    source, length, width = _size_and_source(rng, size, length, width, chromosome, chr1_length, pose, resolution)
+    centromere = _centromere_fraction(source) if source is not None else None
+    geometry = _geometry(rng, size, length, width, pose, centromere)
+    edges, colours, _ = _bands(rng, source, length)
+    return _ground_truth(edges, colours, geometry, size, source)
+
+
+def render_chromosome(seed=None, size=128, length=None, width=None, rng=None, chromosome=None,
+                      chr1_length=None, pose="random", resolution=None):
+    """Render one SYNTHETIC G-banded chromosome.
+
+    Args:
+        seed: int seed (or give `rng`, a numpy Generator).
+        size: image side in pixels (square).
+        length: arc length of the centre line in pixels (default U(0.35, 0.8) * size, or
+            `relative_length * chr1_length` for a human chromosome).
+        width: chromosome width in pixels (default U(0.065, 0.13) * size, or
+            U(0.085, 0.125) * chr1_length for a human chromosome).
+        chromosome: None (random banding, random centromere), a class "1".."22"/"X"/"Y", an
+            Ideogram or a KaryotypeChromosome (real human banding and centromere).
+        chr1_length: px length of a normal chromosome 1 at this scale (human chromosomes
+            only; default U(0.62, 0.82) * size); share it across one karyotype.
+        pose: "random" (bent, any angle, off-centre) or "upright" (karyogram: nearly
+            straight, vertical, pter at the top, centred).
+        resolution: band level (400, 550, 850) when `chromosome` is a class name.
+    Returns:
+        SyntheticChromosome(image uint8 H x W, pattern uint8 {0,1} of length ~arc length,
+        banded_mask uint8 0/127/255).
+    """
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    source, length, width = _size_and_source(rng, size, length, width, chromosome, chr1_length, pose, resolution)
+    centromere = _centromere_fraction(source) if source is not None else None
+    geometry = _geometry(rng, size, length, width, pose, centromere)
+    edges, colours, band_density = _bands(rng, source, length)
+    box = geometry.box
 
     # Density along the axis: blurred step function of the band sequence.
-    edges, colours = _band_sequence(rng, length)
-    dark_level = rng.uniform(0.6, 1.0, len(colours))
-    light_level = rng.uniform(0.0, 0.25, len(colours))
-    band_density = np.where(colours == 0, dark_level, light_level)
     fine = np.linspace(0, length, int(length * 8) + 1)
     band_of_fine = np.clip(np.searchsorted(edges, fine, side="right") - 1, 0, len(colours) - 1)
     profile = ndimage.gaussian_filter1d(band_density[band_of_fine], rng.uniform(0.2, 0.8) * 8)
-    density = np.interp(position, fine, profile).reshape(size, size)
+    density = np.interp(geometry.position, fine, profile)
+    coverage = _embed(geometry.coverage, box, size, 0.0)
 
     # Across the width: denser centre, sometimes a pale sister-chromatid groove.
-    relative = np.clip(distance / np.maximum(local_half, 1e-3), 0, 1).reshape(size, size)
+    relative = np.clip(geometry.distance / np.maximum(geometry.local_half, 1e-3), 0, 1)
     density *= 1 - rng.uniform(0.1, 0.35) * relative**2
     if rng.random() < 0.35:
         density *= 1 - rng.uniform(0.1, 0.3) * np.exp(-(relative / 0.18) ** 2)
+    density = _embed(density, box, size, 0.0)
     # Staining noise: smooth multiplicative field.
     stain = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), rng.uniform(1.5, 3.5))
     stain /= stain.std() + 1e-8
     density = np.clip(density * (1 + rng.uniform(0.03, 0.12) * stain), 0, 1.2)
 
-    background = rng.uniform(0.82, 0.99)
+    # White to near-white background, as G-banded karyotypes have it.
+    background = rng.uniform(0.92, 1.0)
     light_absorption = rng.uniform(0.08, 0.25)
-    dark_absorption = rng.uniform(0.45, 0.75)
+    dark_absorption = rng.uniform(0.55, 0.85)
     absorption = coverage * (light_absorption + (dark_absorption - light_absorption) * density)
-    gradient = rng.uniform(-0.04, 0.04, 2)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    gradient = rng.uniform(-0.02, 0.02, 2)
     image = background + gradient[0] * (xx / size - 0.5) + gradient[1] * (yy / size - 0.5)
     image = image - absorption
     if rng.random() < 0.3:  # debris specks, smaller than any chromosome
@@ -170,40 +367,52 @@ def render_chromosome(seed=None, size=128, length=None, width=None, rng=None):
     image = image + rng.normal(0, rng.uniform(0.004, 0.02), image.shape)
     image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
-    # Ground truth: the band at each pixel's nearest axis point, inside the shape.
-    band_of_pixel = np.clip(np.searchsorted(edges, position, side="right") - 1, 0, len(colours) - 1)
-    labels = np.where(colours[band_of_pixel] == 0, BLACK, WHITE).reshape(size, size)
-    shape = coverage >= 0.5
-    banded_mask = np.where(shape, labels, BACKGROUND).astype(np.uint8)
-    # Ground-truth pattern sampled like the extraction: SAMPLES_PER_PIXEL values per pixel.
-    samples = np.linspace(0.0, length, int(np.floor(length * SAMPLES_PER_PIXEL)) + 1)
-    band_of_sample = np.clip(np.searchsorted(edges, samples, side="right") - 1, 0, len(colours) - 1)
-    pattern = colours[band_of_sample].astype(np.uint8)
+    banded_mask, pattern = _ground_truth(edges, colours, geometry, size, source)
     return SyntheticChromosome(image=image, pattern=pattern, banded_mask=banded_mask)
 
 
-def render_dataset(count, seed=0, size=128, progress=False):
+KINDS = ("random", "ideogram")
+
+
+def render_dataset(count, seed=0, size=128, progress=False, kind="random", return_classes=False):
     """`count` SYNTHETIC chromosomes as stacked arrays (images, banded_masks) and pattern list.
 
+    kind "random": random banding and centromere (the renderer of the first zoo model);
+    "ideogram": real human chromosomes, class i % 24 of ("1".."22", "X", "Y") in a shuffled
+    order, at the 400 or 550 band level, each drawn at its own random chr1 scale and pose.
     Returns:
         images uint8 (count, size, size), banded_masks uint8 (count, size, size), patterns
-        (list of uint8 {0,1} vectors). Chromosome i uses seed (seed, i), so sets with different
-        `seed` never share a chromosome.
+        (list of uint8 {0,1} vectors), and with `return_classes` the class of each image ("" for
+        random ones). Chromosome i uses seed (seed, i) (ideogram: (seed, i, 1)), so sets with
+        different `seed` never share a chromosome.
     """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+        raise TypeError(f"count must be an int, got {count!r}")
     if count < 0:
         raise ValueError(f"count must be non-negative, got {count}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     images = np.empty((count, size, size), np.uint8)
     masks = np.empty((count, size, size), np.uint8)
-    patterns = []
+    patterns, classes = [], []
+    order = np.random.default_rng([seed, 7]).permutation(count) % len(CLASSES) if kind == "ideogram" else None
     iterator = range(count)
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, desc="rendering SYNTHETIC chromosomes", unit="img")
+        iterator = tqdm(iterator, desc=f"rendering SYNTHETIC chromosomes ({kind})", unit="img")
     for i in iterator:
-        item = render_chromosome(rng=np.random.default_rng([seed, i]), size=size)
+        if kind == "ideogram":
+            name = CLASSES[int(order[i])]
+            item = render_chromosome(rng=np.random.default_rng([seed, i, 1]), size=size, chromosome=name)
+        else:
+            name = ""
+            item = render_chromosome(rng=np.random.default_rng([seed, i]), size=size)
         images[i], masks[i] = item.image, item.banded_mask
         patterns.append(item.pattern)
+        classes.append(name)
+    if return_classes:
+        return images, masks, patterns, classes
     return images, masks, patterns
 
 
