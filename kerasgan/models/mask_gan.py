@@ -6,7 +6,10 @@
 
 With few training masks the discriminator overpowers the generator, so (discriminator only):
   * label smoothing: real targets ~ U(0.9, 1.0), fake targets ~ U(0.0, 0.1);
-  * label flipping: with probability `flip_probability` an example's real/fake target is swapped.
+  * label flipping "at some random iterations" (section 3.4): with probability
+    `flip_probability` (default 0.05; the paper gives no value) a whole iteration's targets are
+    swapped, real samples labelled fake and fake ones real (y -> 1 - y). `flip_per="example"`
+    draws one coin per example instead.
 The generator keeps the hard target 1. The discriminator is a PatchGAN on the mask alone
 (`patch_discriminator(conditional=False)`); every patch logit gets its example's target.
 
@@ -21,6 +24,8 @@ from keras import ops
 from kerasgan import losses
 from kerasgan.models.pix2pix import default_gan_optimizer
 
+FLIP_UNITS = ("iteration", "example")
+
 
 @keras.saving.register_keras_serializable(package="kerasgan")
 class MaskGAN(keras.Model):
@@ -32,7 +37,9 @@ class MaskGAN(keras.Model):
             conditional=False)`).
         label_smoothing: draw the discriminator's targets from the ranges below instead of 1/0.
         real_label_range, fake_label_range: uniform ranges of the smoothed targets.
-        flip_probability: chance that an example's discriminator target is swapped (y -> 1 - y).
+        flip_probability: chance that the discriminator targets are swapped (y -> 1 - y).
+        flip_per: "iteration" (the paper: every target of the step swapped together) or
+            "example" (one coin per example).
         seed: seed of the noise z.
     """
 
@@ -44,6 +51,7 @@ class MaskGAN(keras.Model):
         real_label_range=(0.9, 1.0),
         fake_label_range=(0.0, 0.1),
         flip_probability=0.05,
+        flip_per="iteration",
         seed=None,
         **kwargs,
     ):
@@ -64,12 +72,15 @@ class MaskGAN(keras.Model):
                 raise ValueError(f"{name} must satisfy 0 <= low <= high <= 1, got {(low, high)}")
         if not 0.0 <= float(flip_probability) <= 1.0:
             raise ValueError(f"flip_probability must be in [0, 1], got {flip_probability}")
+        if flip_per not in FLIP_UNITS:
+            raise ValueError(f"flip_per must be one of {FLIP_UNITS}, got {flip_per!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.label_smoothing = bool(label_smoothing)
         self.real_label_range = tuple(float(v) for v in real_label_range)
         self.fake_label_range = tuple(float(v) for v in fake_label_range)
         self.flip_probability = float(flip_probability)
+        self.flip_per = flip_per
         self.seed = seed
         self.noise_seed_generator = keras.random.SeedGenerator(seed)
         self.generator_optimizer = None
@@ -78,6 +89,7 @@ class MaskGAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_label_tracker = keras.metrics.Mean(name="real_label")
         self.fake_label_tracker = keras.metrics.Mean(name="fake_label")
+        self.flipped_tracker = keras.metrics.Mean(name="flipped")
         # Filled when train_step runs eagerly (compile(run_eagerly=True)): the exact targets used.
         self.last_labels = None
         self.built = True
@@ -138,14 +150,16 @@ class MaskGAN(keras.Model):
 
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.real_label_tracker, self.fake_label_tracker]
+        return [self.d_loss_tracker, self.g_loss_tracker, self.real_label_tracker, self.fake_label_tracker,
+                self.flipped_tracker]
 
     # ---------------------------------------------------------------- labels and losses
     def discriminator_labels(self, logits):
-        """Targets (real, fake) for the discriminator, each of the shape of `logits`.
+        """Targets (real, fake) for the discriminator, each of the shape of `logits`, and the
+        per-example flip indicator (B,) (1.0 where the targets were swapped).
 
-        Smoothed (one value per example, broadcast over its patch logits) and then flipped
-        per example with probability `flip_probability`.
+        Smoothed (one value per example, broadcast over its patch logits), then swapped with
+        probability `flip_probability`: for the whole step (flip_per="iteration") or per example.
         """
         logits_shape = tf.shape(logits)
         rank = logits.shape.rank
@@ -156,10 +170,12 @@ class MaskGAN(keras.Model):
         else:
             real = tf.ones(batch_shape, "float32")
             fake = tf.zeros(batch_shape, "float32")
-        if self.flip_probability > 0.0:
-            real = losses.flip_labels(real, self.flip_probability)
-            fake = losses.flip_labels(fake, self.flip_probability)
-        return tf.broadcast_to(real, logits_shape), tf.broadcast_to(fake, logits_shape)
+        coin_shape = batch_shape if self.flip_per == "example" else tf.ones([rank], tf.int32)
+        flip = tf.random.uniform(coin_shape) < self.flip_probability
+        flip = tf.broadcast_to(flip, batch_shape)
+        real, fake = tf.where(flip, 1.0 - real, real), tf.where(flip, 1.0 - fake, fake)
+        flipped = tf.reshape(tf.cast(flip, "float32"), logits_shape[:1])
+        return tf.broadcast_to(real, logits_shape), tf.broadcast_to(fake, logits_shape), flipped
 
     def discriminator_loss_terms(self, real_logits, fake_logits, real_labels, fake_labels):
         """Per-example eq. 5: BCE(D(x), real target) + BCE(D(G(z)), fake target)."""
@@ -191,7 +207,7 @@ class MaskGAN(keras.Model):
             fake = self.generator(noise, training=True)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(ops.stop_gradient(fake), training=True)
-            real_labels, fake_labels = self.discriminator_labels(real_logits)
+            real_labels, fake_labels, flipped = self.discriminator_labels(real_logits)
             d_per_example = self.discriminator_loss_terms(real_logits, fake_logits, real_labels, fake_labels)
             d_loss = losses.average_over_global_batch(d_per_example, global_batch)
         variables = self.discriminator.trainable_variables
@@ -209,12 +225,14 @@ class MaskGAN(keras.Model):
         if tf.executing_eagerly():
             self.last_labels = {
                 "real": np.asarray(real_labels), "fake": np.asarray(fake_labels),
+                "flipped": np.asarray(flipped),
                 "generator": np.ones(np.asarray(fake_logits).shape, np.float32),
             }
         self.d_loss_tracker.update_state(ops.mean(d_per_example))
         self.g_loss_tracker.update_state(ops.mean(g_per_example))
         self.real_label_tracker.update_state(ops.mean(real_labels))
         self.fake_label_tracker.update_state(ops.mean(fake_labels))
+        self.flipped_tracker.update_state(ops.mean(flipped))
         return {metric.name: metric.result() for metric in self.metrics}
 
     def test_step(self, data):
@@ -242,6 +260,7 @@ class MaskGAN(keras.Model):
             "real_label_range": list(self.real_label_range),
             "fake_label_range": list(self.fake_label_range),
             "flip_probability": self.flip_probability,
+            "flip_per": self.flip_per,
             "seed": self.seed,
             "name": self.name,
         }
