@@ -18,6 +18,9 @@ def register(registry):
                  help="generate (abnormal) chromosome images and a contact sheet")
     registry.add("evaluate", "chromosome", _configure_evaluate, _run_evaluate,
                  help="Dice / MAENB / baseline of a generator (the paper's Table 1/3)")
+    from kerasgan.chromosome import karyogram_commands
+
+    karyogram_commands.register(registry)
 
 
 # ----------------------------------------------------------------------------- data
@@ -195,11 +198,17 @@ def _configure_generate(parser):
                              "deletion/duplication/inversion/insertion of the own pattern")
     parser.add_argument("--out", required=True, help="output folder for PNGs and contact_sheet.png")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iscn", default=None,
+                        help='draw the abnormal chromosomes of this ISCN karyotype (e.g. "46,XY,del(5)(p15.2)"), '
+                             "--count images cycling over them, with a manifest.json; --data/--abnormal are unused")
+    parser.add_argument("--overwrite", action="store_true", help="with --iscn: replace existing output files")
 
 
 def _run_generate(args):
     if args.count < 1:
         raise ValueError(f"--count must be at least 1, got {args.count}")
+    if args.iscn is not None:
+        return _run_generate_iscn(args)
     import numpy as np
 
     from kerasgan.chromosome.evaluation import input_masks
@@ -222,6 +231,41 @@ def _run_generate(args):
                           title=f"{args.abnormal} patterns -> generated"
                                 + (" (SYNTHETIC shapes)" if chromosomes.synthetic else ""))
     print(f"wrote {len(images)} images and masks to {out} and {sheet}")
+    return 0
+
+
+def _run_generate_iscn(args):
+    """Single abnormal chromosomes of a karyotype: image_i.png, mask_i.png, manifest.json."""
+    from kerasgan.chromosome.karyogram_commands import check_out, parse_iscn
+
+    karyotype = parse_iscn(args.iscn)  # before TensorFlow: a bad string fails at once
+    abnormal = [c for c in karyotype.chromosomes if c.abnormal]
+    if not abnormal:
+        raise ValueError(f"--iscn {args.iscn!r}: the karyotype has no abnormal chromosome to draw")
+    names = [f"{kind}_{i:04d}.png" for i in range(args.count) for kind in ("image", "mask")]
+    out = check_out(args.out, names + ["manifest.json", "contact_sheet.png"], args.overwrite)
+    generator = load_generator(args.generator, filters=args.filters)
+    from kerasgan.chromosome.karyogram import karyotype_chromosomes
+    from kerasgan.data.image_io import atomic_write_bytes, write_image
+
+    copies = -(-args.count // len(abnormal))
+    drawn = karyotype_chromosomes(karyotype, generator=generator, seed=args.seed, count=copies)[: args.count]
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, item in enumerate(drawn):
+        write_image(out / f"image_{i:04d}.png", item.image)
+        write_image(out / f"mask_{i:04d}.png", item.banded_mask)
+        entries.append({"class": item.chromosome_class, "name": item.name, "breakpoints": list(item.breakpoints),
+                        "abnormal": True, "bbox": list(item.bbox),
+                        "files": {"image": f"image_{i:04d}.png", "banded_mask": f"mask_{i:04d}.png"}})
+    manifest = {"iscn": args.iscn, "seed": args.seed, "generator": args.generator,
+                "abnormal_chromosomes": [c.name for c in abnormal],
+                "note": "the abnormal chromosomes of the karyotype, drawn from SYNTHETIC banded masks of "
+                        "their ideogram bands", "chromosomes": entries}
+    atomic_write_bytes(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    sheet = contact_sheet([d.banded_mask for d in drawn], [d.image for d in drawn], out / "contact_sheet.png",
+                          title=f"{args.iscn}: " + ", ".join(c.name for c in abnormal))
+    print(f"wrote {len(drawn)} chromosomes ({', '.join(c.name for c in abnormal)}) to {out} and {sheet}")
     return 0
 
 

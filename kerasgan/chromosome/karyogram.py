@@ -213,8 +213,9 @@ def render_karyogram(karyotype, generator=None, seed=0, size=128, pair_gap=None,
             (or one per `batch_size` masks). None: the SYNTHETIC renderer's own images.
         seed: int; chromosome i of the karyotype uses the stream (seed, i).
         size: the cell side each chromosome is drawn in (the generator's input size).
-        pair_gap: pixels between chromosomes of one class (default ~0.35 chromosome widths;
-            0 or negative makes homologs touch, for testing `crop_karyogram`).
+        pair_gap: pixels between chromosomes of one class (default half a chromosome width,
+            at least 3), or a dict class -> gap for some classes; 0 or negative makes those
+            homologs touch (to test `crop_karyogram`).
         chr1_length, width: the karyogram's scale in cell pixels (default drawn from `seed`):
             length of a normal chromosome 1 and the chromosome width.
     Returns:
@@ -254,7 +255,14 @@ def _compose(parsed, chromosomes, images, masks, seed, size, chr1_length, width,
     boxes = np.array(boxes, np.int64).reshape(-1, 4)
     widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     reference = max(2, int(np.median(widths))) if len(widths) else max(2, int(width))
-    pair_gap = max(3, int(round(0.5 * reference))) if pair_gap is None else int(pair_gap)
+    default_gap = max(3, int(round(0.5 * reference)))
+    if isinstance(pair_gap, dict):
+        unknown = sorted(set(pair_gap) - set(CLASSES))
+        if unknown:
+            raise ValueError(f"pair_gap: unknown chromosome class {unknown[0]!r}")
+        gaps = {c: int(pair_gap.get(c, default_gap)) for c in CLASSES}
+    else:
+        gaps = {c: default_gap if pair_gap is None else int(pair_gap) for c in CLASSES}
     group_gap = max(8, int(round(1.6 * reference)))
     margin = max(6, int(round(1.2 * reference)))
     font_scale, text_h = _font(size)
@@ -266,7 +274,7 @@ def _compose(parsed, chromosomes, images, masks, seed, size, chr1_length, width,
 
     def group_width(c):
         ids = members[c]
-        return int(widths[ids].sum()) + pair_gap * (len(ids) - 1) if ids else reference
+        return int(widths[ids].sum()) + gaps[c] * (len(ids) - 1) if ids else reference
 
     slot = max(group_width(c) for c in CLASSES) + group_gap
     canvas_w = 2 * margin + max(len(row) for row in LAYOUT) * slot
@@ -300,8 +308,8 @@ def _compose(parsed, chromosomes, images, masks, seed, size, chr1_length, width,
                     bbox=(int(px), int(py), int(px + cx1 - cx0), int(baseline)),
                     image=np.round(_white_background(images[i], shapes[i])).astype(np.uint8),
                     banded_mask=masks[i], row=r, index=i)
-                x += (cx1 - cx0) + pair_gap
-            right = max(x - pair_gap, left + reference)
+                x += (cx1 - cx0) + gaps[c]
+            right = max(x - gaps[c], left + reference)
             line_y = baseline + line_gap
             cv2.line(canvas, (left - 1, line_y), (right, line_y), 0.0, 1)
             (text_w, _), _ = cv2.getTextSize(c, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
@@ -372,7 +380,7 @@ def _foreground(gray):
     lightly smoothed image (noise alone does not)."""
     low, high = float(np.percentile(gray, 0.5)), float(np.percentile(gray, 99.5))
     if high - low < 1e-6:
-        return np.zeros(gray.shape, bool)
+        return np.zeros(gray.shape, bool), np.zeros(gray.shape, np.float32)
     unit = (gray - low) / (high - low)
     side = int(max(15, min(gray.shape) // 12)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
@@ -388,24 +396,21 @@ def _foreground(gray):
     candidate = darkness > weak
     labels, count = ndimage.label(candidate, structure=np.ones((3, 3)))
     if count == 0:
-        return candidate
+        return candidate, darkness
     seeded = np.zeros(count + 1, bool)
     seeded[np.unique(labels[smooth > strong])] = True
     seeded[0] = False
     # Holes are not filled here: a digit's loop ("6", "8") filled would look as wide as a chromosome.
-    return seeded[labels]
+    return seeded[labels], darkness
 
 
-def _thickness(component):
-    """Mean width: area / medial-axis length (longest skeleton path)."""
-    from skimage.morphology import skeletonize
-
-    from kerasgan.chromosome.extraction import _longest_skeleton_path
-
-    skeleton = skeletonize(component)
-    path = _longest_skeleton_path(skeleton)
-    length = 1.0 if path is None else float(np.hypot(*np.diff(path, axis=0).T).sum()) + 1.0
-    return component.sum() / length
+def _run_width(component):
+    """(median pixels per row, median pixels per column) of a component: about one
+    chromosome width across an upright (rows) or lying (columns) chromosome, about two for
+    two chromosomes touching side by side."""
+    rows = component.sum(1)
+    cols = component.sum(0)
+    return float(np.median(rows[rows > 0])), float(np.median(cols[cols > 0]))
 
 
 @dataclasses.dataclass
@@ -475,21 +480,26 @@ def _merge_fragments(objects, labels_mask, width):
     return objects
 
 
-def _split_columns(mask, width):
-    """Split a touching pair at the narrowest column of its middle; None when no column gives
-    two parts at least 0.6 widths wide."""
-    counts = mask.sum(0).astype(np.float64)
-    w = mask.shape[1]
-    lo, hi = int(0.6 * width), w - int(0.6 * width)
+def _split(mask, darkness, width, axis):
+    """Split touching chromosomes at the lightest line across `axis` (1: a column, two side by
+    side; 0: a row, two end to end) in the middle of the component: the summed darkness there
+    must fall below 0.7 of the peaks on both sides. Returns two masks or None."""
+    profile = (darkness * mask).sum(axis=1 - axis)
+    n = profile.size
+    lo, hi = int(0.6 * width), n - int(0.6 * width)
     if hi - lo < 1:
         return None
-    column = lo + int(np.argmin(counts[lo:hi]))
-    if counts[column] > 0.6 * counts.max():
+    cut = lo + int(np.argmin(profile[lo:hi]))
+    if profile[cut] > 0.7 * min(profile[:cut + 1].max(), profile[cut:].max()):
         return None
-    left, right = mask.copy(), mask.copy()
-    left[:, column:] = False
-    right[:, :column] = False
-    return left, right
+    first, second = mask.copy(), mask.copy()
+    if axis == 1:
+        first[:, cut:] = False
+        second[:, : cut + 1] = False
+    else:
+        first[cut:] = False
+        second[: cut + 1] = False
+    return first, second
 
 
 def _chromosome_width(parts):
@@ -509,7 +519,7 @@ def _rules(mask, width):
 
 def _find_objects(gray):
     """Chromosome objects (masks, bboxes, touching flags) and label boxes of an image."""
-    mask = _foreground(gray)
+    mask, darkness = _foreground(gray)
     labels, parts = _components(mask)
     if not parts:
         return [], [], 0.0
@@ -532,23 +542,26 @@ def _find_objects(gray):
         objects.append((own, (x0, y0, x1, y1)))
     if not objects:
         return [], thin, width
-    thickness = np.array([_thickness(own) for own, _ in objects])
-    typical = float(np.median(thickness))
+    runs = np.array([_run_width(own) for own, _ in objects])
+    across = runs.min(1)
+    typical = float(np.median(across))
     out = []
-    for (own, (x0, y0, x1, y1)), value in zip(objects, thickness):
-        if value > 1.5 * typical and len(objects) >= 3:
-            halves = _split_columns(own, width)
-            if halves is not None and all(
-                    h.sum() >= 0.5 * width**2 and _thickness(h) < 1.3 * typical for h in halves):
-                for half in halves:
-                    rows, cols = np.nonzero(half)
-                    box = (x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1)
-                    sub = half[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
-                    out.append(_Object(sub, tuple(int(v) for v in box), touching=True, separated=True))
-                continue
-            out.append(_Object(own, (x0, y0, x1, y1), touching=True))
-        else:
+    for (own, (x0, y0, x1, y1)), (along_rows, along_cols) in zip(objects, runs):
+        if min(along_rows, along_cols) <= 1.6 * typical or len(objects) < 3:
             out.append(_Object(own, (x0, y0, x1, y1)))
+            continue
+        # Wide both ways: touching. Side by side (rows wide) splits at a column.
+        axis = 1 if along_rows >= along_cols else 0
+        parts = _split(own, darkness[y0:y1, x0:x1], width, axis)
+        if parts is not None and all(p.sum() >= 0.5 * width**2 and min(_run_width(p)) <= 1.4 * typical
+                                     for p in parts):
+            for part in parts:
+                rows, cols = np.nonzero(part)
+                box = (x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1)
+                sub = part[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+                out.append(_Object(sub, tuple(int(v) for v in box), touching=True, separated=True))
+        else:
+            out.append(_Object(own, (x0, y0, x1, y1), touching=True))
     return out, thin, width
 
 

@@ -1,0 +1,129 @@
+"""`kerasgan generate karyotype`: karyograms of an ISCN karyotype, drawn by the generator.
+
+    kerasgan generate karyotype --iscn "47,XX,+21" --count 8 --out DIR [--seed S] [--generator zoo|PATH|none]
+
+Writes, per karyogram k: karyogram_k.png (the standard layout), karyogram_k.json (manifest:
+iscn, seed, class / name / breakpoints / bbox / files of every chromosome), crops/ and
+masks/ (each chromosome's image and banded mask, the generator's input), and one
+contact_sheet.png. Arguments and the karyotype are checked before TensorFlow is imported.
+Existing files are never overwritten without --overwrite.
+"""
+
+import json
+import pathlib
+
+
+def register(registry):
+    registry.add("generate", "karyotype", _configure, _run,
+                 help="karyograms (standard layout, one scale) of an ISCN karyotype, drawn by the generator")
+
+
+def _configure(parser):
+    parser.add_argument("--iscn", required=True, help='ISCN karyotype, e.g. "47,XX,+21" or "46,XX,t(9;22)(q34;q11.2)"')
+    parser.add_argument("--count", type=int, default=1, help="number of karyograms (seeds SEED, SEED+1, ...)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--generator", default="zoo",
+                        help="'zoo', a .keras generator, a .npz of weights (+ --filters), or 'none' "
+                             "for the SYNTHETIC renderer's own images")
+    parser.add_argument("--filters", type=int, default=16, help="for a .npz generator")
+    parser.add_argument("--size", type=int, default=128, help="cell size each chromosome is drawn at")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def check_out(out, names, overwrite):
+    """Refuse an --out that is a file, or (without --overwrite) one that holds any of `names`."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out '{out}' is a file, not a folder")
+    if not overwrite:
+        for name in names:
+            if (out / name).exists():
+                raise ValueError(f"'{out / name}' exists; pass --overwrite to replace it")
+    return out
+
+
+def parse_iscn(iscn):
+    """The parsed karyotype (pure Python; no TensorFlow), errors naming the token."""
+    from kerasgan.chromosome.iscn import karyotype
+
+    return karyotype(iscn)
+
+
+def _file_names(karyotype, count):
+    names = ["contact_sheet.png"]
+    for k in range(count):
+        names += [f"karyogram_{k:03d}.png", f"karyogram_{k:03d}.json"]
+        for i, chromosome in enumerate(karyotype.chromosomes):
+            stem = _stem(k, i, chromosome.chromosome_class)
+            names += [f"crops/{stem}.png", f"masks/{stem}.png"]
+    return names
+
+
+def _stem(k, i, chromosome_class):
+    return f"karyogram_{k:03d}_{i:02d}_chr{chromosome_class}"
+
+
+def _run(args):
+    if args.count < 1:
+        raise ValueError(f"--count must be at least 1, got {args.count}")
+    if args.size < 32:
+        raise ValueError(f"--size must be at least 32, got {args.size}")
+    karyotype = parse_iscn(args.iscn)
+    out = check_out(args.out, _file_names(karyotype, args.count), args.overwrite)
+
+    generator = None
+    if args.generator != "none":
+        from kerasgan.chromosome.commands import load_generator
+
+        generator = load_generator(args.generator, filters=args.filters, size=args.size)
+    from kerasgan.chromosome.karyogram import render_karyogram
+    from kerasgan.data.image_io import atomic_write_bytes, write_image
+
+    (out / "crops").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(exist_ok=True)
+    karyograms = []
+    for k in range(args.count):
+        seed = args.seed + k
+        karyogram = render_karyogram(karyotype, generator=generator, seed=seed, size=args.size)
+        manifest = karyogram.manifest()
+        manifest["generator"] = args.generator
+        manifest["image"] = f"karyogram_{k:03d}.png"
+        for i, (placed, entry) in enumerate(zip(karyogram.chromosomes, manifest["chromosomes"])):
+            stem = _stem(k, i, placed.chromosome_class)
+            write_image(out / "crops" / f"{stem}.png", placed.image)
+            write_image(out / "masks" / f"{stem}.png", placed.banded_mask)
+            entry["files"] = {"image": f"crops/{stem}.png", "banded_mask": f"masks/{stem}.png"}
+        write_image(out / manifest["image"], karyogram.image)
+        atomic_write_bytes(out / f"karyogram_{k:03d}.json", (json.dumps(manifest, indent=1) + "\n").encode())
+        karyograms.append(karyogram)
+        print(f"karyogram {k}: {len(karyogram.chromosomes)} chromosomes (seed {seed}) -> {out / manifest['image']}")
+    sheet = karyogram_sheet([kg.image for kg in karyograms], out / "contact_sheet.png",
+                            title=f"{args.iscn} ({karyograms[0].source})")
+    print(f"wrote {args.count} karyograms, their crops, masks and manifests to {out}; contact sheet {sheet}")
+    return 0
+
+
+def karyogram_sheet(images, path, title=None, columns=4):
+    """A matplotlib grid of karyogram images, saved to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasgan.figures import save_figure
+
+    columns = min(columns, len(images))
+    rows = (len(images) + columns - 1) // columns
+    height, width = images[0].shape
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.0, rows * 3.0 * height / width + 0.4),
+                                squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for i, image in enumerate(images):
+        axes[i // columns, i % columns].imshow(image, cmap="gray", vmin=0, vmax=255)
+        axes[i // columns, i % columns].set_title(f"karyogram {i}", fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    return save_figure(figure, path)
