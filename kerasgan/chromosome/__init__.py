@@ -59,6 +59,14 @@ _EXPORTS = {
     "Band": "ideogram",
     "CHROMOSOMES": "ideogram",
     "RESOLUTIONS": "ideogram",
+    # karyogram.py: whole karyograms in and out
+    "render_karyogram": "karyogram",
+    "crop_karyogram": "karyogram",
+    "karyotype_chromosomes": "karyogram",
+    "Karyogram": "karyogram",
+    "PlacedChromosome": "karyogram",
+    "KaryogramCrop": "karyogram",
+    "bbox_iou": "karyogram",
     # model.py
     "build_generator": "model",
     "build_pix2pix": "model",
