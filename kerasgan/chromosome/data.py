@@ -76,35 +76,66 @@ def preprocess_image(image, size=DEFAULT_SIZE, canvas=None):
     return cv2.resize(padded, (size, size), interpolation=interpolation)
 
 
-def load_folder(folder, size=DEFAULT_SIZE, canvas="largest", recursive=False):
-    """Read a folder of single-chromosome images, preprocessed as the paper.
+KARYOGRAM_MINIMUM = 10  # chromosome-like components that make an image a karyogram
+
+
+def load_folder(folder, size=DEFAULT_SIZE, canvas="largest", recursive=False, karyograms="auto",
+                return_classes=False, log=None):
+    """Read a folder of single-chromosome images and/or karyograms, preprocessed as the paper.
 
     Args:
         folder: path with .png/.jpg/.tif/.bmp files (grayscale or colour, 8/16 bit).
         size: output side (128).
-        canvas: "largest" pads every image to the largest side in the folder (keeps relative
-            chromosome sizes, as the paper pads a karyotype to its biggest chromosome);
-            "own" pads each image to its own longer side; an int pads to that side.
-    Returns: (images uint8 N x size x size, list of paths).
+        canvas: "largest" pads every single-chromosome image to the largest side among them
+            (keeps relative chromosome sizes, as the paper pads a karyotype to its biggest
+            chromosome); "own" pads each image to its own longer side; an int pads to that side.
+        karyograms: "auto" treats an image with at least KARYOGRAM_MINIMUM chromosome-like
+            components as a karyogram (or metaphase) and cuts it with `kc.crop_karyogram`
+            (padded to that karyogram's biggest chromosome); "never" reads every file as one
+            chromosome.
+        return_classes: also return each image's class ("" for single images and crops whose
+            class the layout did not give).
+        log: a print-like callable told how many chromosomes each karyogram gave.
+    Returns: (images uint8 N x size x size, list of paths [, classes]); a crop's path is
+    "FILE#INDEX".
     Raises FileNotFoundError for a missing folder, ValueError for a folder without images or
     an unreadable file (the message names it).
     """
     from kerasgan.data.image_io import list_images, read_image
 
+    if karyograms not in ("auto", "never"):
+        raise ValueError(f"karyograms must be 'auto' or 'never', got {karyograms!r}")
+    if not (canvas in ("largest", "own") or (isinstance(canvas, (int, np.integer)) and not isinstance(canvas, bool))):
+        raise ValueError(f"canvas must be 'largest', 'own' or an int, got {canvas!r}")
     paths = list_images(folder, recursive=recursive)
     if not paths:
         raise ValueError(f"image folder '{os.fspath(folder)}' holds no .png/.jpg/.tif/.bmp image")
     raw = [read_image(path, channels=1)[..., 0] for path in paths]
-    if canvas == "largest":
-        side = max(max(image.shape) for image in raw)
-    elif canvas == "own":
-        side = None
-    elif isinstance(canvas, (int, np.integer)):
+    singles, crops = [], []  # (index into paths, image) / (name, image, class)
+    for index, image in enumerate(raw):
+        if karyograms == "auto" and max(image.shape) > 2 * size:
+            from kerasgan.chromosome.karyogram import crop_karyogram, looks_like_karyogram
+
+            if looks_like_karyogram(image, KARYOGRAM_MINIMUM):
+                cut = crop_karyogram(image, size=size, name=f"karyogram '{paths[index]}'")
+                classes = [c.chromosome_class for c in cut if c.chromosome_class]
+                if log is not None:
+                    log(f"karyogram {paths[index]}: {len(cut)} chromosomes"
+                        + (f", {len(classes)} with a class from the layout" if classes else ", no layout classes")
+                        + (f", {sum(c.touching for c in cut)} touching" if any(c.touching for c in cut) else ""))
+                crops += [(f"{paths[index]}#{j:02d}", c.image, c.chromosome_class or "") for j, c in enumerate(cut)]
+                continue
+        singles.append((index, image))
+    side = None
+    if canvas == "largest" and singles:
+        side = max(max(image.shape) for _, image in singles)
+    elif canvas != "own" and canvas != "largest":
         side = int(canvas)
-    else:
-        raise ValueError(f"canvas must be 'largest', 'own' or an int, got {canvas!r}")
-    images = np.stack([preprocess_image(image, size, side) for image in raw])
-    return images, paths
+    images = [preprocess_image(image, size, side) for _, image in singles] + [image for _, image, _ in crops]
+    names = [paths[index] for index, _ in singles] + [name for name, _, _ in crops]
+    classes = [""] * len(singles) + [cls for _, _, cls in crops]
+    images = np.stack(images)
+    return (images, names, classes) if return_classes else (images, names)
 
 
 # ----------------------------------------------------------------------------- extraction cache
@@ -216,8 +247,10 @@ class ChromosomeSet:
 
     @classmethod
     def from_folder(cls, folder, size=DEFAULT_SIZE, canvas="largest", workers=None, progress=False):
-        images, paths = load_folder(folder, size=size, canvas=canvas)
-        return cls.from_images(images, names=[str(p) for p in paths], workers=workers, progress=progress)
+        images, paths, classes = load_folder(folder, size=size, canvas=canvas, return_classes=True,
+                                             log=print if progress else None)
+        return cls.from_images(images, names=[str(p) for p in paths], workers=workers, progress=progress,
+                               classes=classes)
 
     @classmethod
     def synthetic_set(cls, count, seed=0, size=DEFAULT_SIZE, workers=None, progress=False, kind="random"):
