@@ -59,6 +59,12 @@ _EXPORTS = {
     "Band": "ideogram",
     "CHROMOSOMES": "ideogram",
     "RESOLUTIONS": "ideogram",
+    # iscn.py: ISCN karyotype strings
+    "karyotype": "iscn",
+    "Karyotype": "iscn",
+    "KaryotypeChromosome": "iscn",
+    "Segment": "iscn",
+    "ISCNError": "iscn",
     # karyogram.py: whole karyograms in and out
     "render_karyogram": "karyogram",
     "crop_karyogram": "karyogram",
