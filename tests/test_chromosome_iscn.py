@@ -434,11 +434,15 @@ def test_pattern_of_a_derivative():
     assert binary[0] == 0 and binary[-1] == 1
     grey = ph.pattern(200, levels="grey")
     assert grey.dtype == np.float32 and grey[0] == 0.0 and grey[-1] == 1.0
-    # the 9q34 part is the last (L9 - start 9q34.11) / length of the pattern
-    junction = start(22, "q11.21") / ph.length
+    # Sample at the middle of 22q11.1 (acen, 0.6) and of 9q34.12 (gpos25, 0.75) in der(22) coordinates.
+    n = 20000
+    fine = ph.pattern(n, levels="grey")
+    acen_middle = (start(22, "q11.1") + end(22, "q11.1")) / 2
+    q3412_middle = start(22, "q11.21") + (start(9, "q34.12") + end(9, "q34.12")) / 2 - start(9, "q34.11")
+    assert fine[int(acen_middle / ph.length * n)] == pytest.approx(0.6)
+    assert fine[int(q3412_middle / ph.length * n)] == pytest.approx(0.75)
     deleted = by_name(kc.karyotype("46,XY,del(5)(p15.2)"), "del(5)(p15.2)").pattern(100)
     assert deleted[0] == 1  # p15.1 gneg now at pter (p15.2 gpos50 would be 0)
-    assert 0.2 < junction < 0.7
 
 
 def test_resolution_changes_bands_not_positions():
@@ -496,6 +500,10 @@ def test_errors(iscn, message):
 
 def test_error_types():
     assert issubclass(kc.ISCNError, ValueError)
+    with pytest.raises(kc.ISCNError, match=r"r\(5\)\(q13q33\) has no centromere \(acentric\)"):
+        kc.karyotype("46,XX,r(5)(q13q33)")
+    with pytest.raises(ValueError, match="end 1.0 must be after start 5.0"):
+        kc.Segment("5", 5.0, 1.0, False)
     with pytest.raises(TypeError, match="iscn must be a string"):
         kc.karyotype(46)
 

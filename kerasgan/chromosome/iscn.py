@@ -49,6 +49,7 @@ does not check the number of breakpoints an operator needs, so those parts are w
 """
 
 import dataclasses
+import functools
 import re
 
 from kerasgan.chromosome.ideogram import CHROMOSOMES, Band, _chromosome_name, _table, ideogram, ideogram_pattern
@@ -67,6 +68,10 @@ class Segment:
     end: float
     reversed: bool = False
 
+    def __post_init__(self):
+        if not self.end > self.start:
+            raise ValueError(f"Segment of chromosome {self.chromosome}: end {self.end} must be after start {self.start}")
+
     @property
     def length(self):
         return self.end - self.start
@@ -82,7 +87,8 @@ class KaryotypeChromosome:
         name: ``"9"``, ``"del(5)(p15.2)"``, ``"der(22)t(9;22)(q34;q11.2)"``, ``"i(X)(q10)"``.
         segments: the source pieces, pter -> qter of this chromosome.
         bands: its bands from its own pter (Band.chromosome = source chromosome), clipped at breakpoints.
-        centromere: centromere position as a fraction of the length from pter (None if acentric).
+        centromere: centromere position as a fraction of the length from pter (an acentric result is
+            refused with ISCNError, so it is always set).
         length: bp. relative_length: length / length of normal chromosome 1.
         breakpoints: e.g. ``("9q34", "22q11.2")``; ``()`` for a normal chromosome.
         abnormal: False for a normal chromosome.
@@ -439,6 +445,12 @@ def _chromosome(token, name, segments, resolution, breakpoints, abnormal, expect
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _normal_chromosome(chromosome, resolution):
+    """A normal chromosome (frozen, so shared between karyotypes)."""
+    return _chromosome(chromosome, chromosome, _normal(chromosome), resolution, (), False)
+
+
 def _breakpoints(operations):
     return [f"{c}{band}" for op in operations for c, group in zip(op.chromosomes, op.bands) for band in group]
 
@@ -560,9 +572,7 @@ def karyotype(iscn, resolution=850):
             f"{text}: count {ast.chromosome_count} disagrees with the chromosomes listed, which make "
             f"{expected} ({'; '.join(accounting)})"
         )
-    normals = [
-        _chromosome(text, c, _normal(c), resolution, (), False) for c in CHROMOSOMES for _ in range(normal[c])
-    ]
+    normals = [_normal_chromosome(c, resolution) for c in CHROMOSOMES for _ in range(normal[c])]
     # Stable sort: normals (listed first) before abnormal ones within a class, the string's order kept.
     ordered = sorted(normals + abnormal, key=_class_order)
     return Karyotype(iscn=iscn.strip(), count=ast.chromosome_count, sex=sex, chromosomes=tuple(ordered))
