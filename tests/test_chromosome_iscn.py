@@ -286,6 +286,14 @@ STRUCTURAL = [
         "3q29",
     ),
     (
+        "46,XX,t(1;2)(p10;q10)",  # whole-arm exchange: der(1) = 2qter -> 2cen :: 1cen -> 1qter, class 1
+        "der(1)t(1;2)(p10;q10)",
+        lambda: [("2", cen(2), L(2), True), ("1", cen(1), L(1), False)],
+        [["2q11.2", "2q11.1", "1q11", "1q12"]],
+        "2q37.3",
+        "1q44",
+    ),
+    (
         "46,X,i(X)(q10)",  # Xqter -> Xcen -> Xqter
         "i(X)(q10)",
         lambda: [("X", cen("X"), L("X"), True), ("X", cen("X"), L("X"), False)],
@@ -414,6 +422,16 @@ def test_pericentric_inversion_moves_the_centromere():
     assert inverted.length == L(9)
     paracentric = by_name(kc.karyotype("46,XX,inv(3)(q21q26.2)"), "inv(3)(q21q26.2)")
     assert paracentric.centromere == pytest.approx(cen(3) / L(3))
+
+
+def test_whole_arm_translocation_classes():
+    karyo = kc.karyotype("46,XX,t(1;2)(p10;q10)")
+    assert [(c.name, c.chromosome_class) for c in abnormal(karyo)] == [
+        ("der(1)t(1;2)(p10;q10)", "1"), ("der(2)t(1;2)(p10;q10)", "2"),
+    ]  # fmt: skip
+    der2 = by_name(karyo, "der(2)t(1;2)(p10;q10)")
+    assert segments(der2) == [("2", 0.0, cen(2), False), ("1", 0.0, cen(1), True)]
+    assert der2.centromere == pytest.approx(cen(2) / (cen(2) + cen(1)))
 
 
 def test_isochromosomes():

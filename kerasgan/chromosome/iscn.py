@@ -384,8 +384,9 @@ def _derivatives(token, operation, current):
 # Building the chromosomes.
 
 
-def _centromere(token, segments):
-    """(class, own position) of the single centromere, or (None, None) if acentric."""
+def _centromere(token, segments, prefer=None):
+    """(class, own position) of the single centromere, or (None, None) if acentric. Where two
+    centromeres meet at one point (a whole-arm exchange at p10/q10) the class `prefer` wins."""
     inner, edge, offset = [], [], 0.0
     for seg in segments:
         centre = _source_centromere(seg.chromosome)
@@ -399,7 +400,7 @@ def _centromere(token, segments):
     positions = sorted({round(place, 3) for _, place in found})
     if len(positions) > 1:
         raise ISCNError(f"{token}: the result has {len(positions)} centromeres (dicentric), unsupported")
-    return found[0]
+    return next((item for item in found if item[0] == prefer), found[0])
 
 
 def _bands(segments, resolution):
@@ -423,7 +424,7 @@ def _chromosome(token, name, segments, resolution, breakpoints, abnormal, expect
     segments = [s for s in segments if s.length > 0]
     if not segments:
         raise ISCNError(f"{token}: nothing is left of chromosome {name}")
-    chromosome_class, centre = _centromere(token, segments)
+    chromosome_class, centre = _centromere(token, segments, prefer=expected_class)
     if chromosome_class is None:
         raise ISCNError(f"{token}: {name} has no centromere (acentric), unsupported")
     if expected_class is not None and chromosome_class != expected_class:
