@@ -122,8 +122,9 @@ def test_nucleus_masks(image):
 
     masks = outcome("syncgan.nucleus_masks", syncgan.nucleus_masks, image)
     if masks is not None:
-        # One mask per image, same height and width, one channel, binary.
-        assert masks.shape == image.shape[:-1] + (1,) and set(np.unique(masks)) <= {0, 1}
+        # One mask per image, same height and width, one channel, binary (a 2-D image is gray).
+        expected = (image.shape if image.ndim == 2 else image.shape[:-1]) + (1,)
+        assert masks.shape == expected and set(np.unique(masks)) <= {0, 1}
 
 
 @SETTINGS

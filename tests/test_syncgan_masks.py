@@ -52,9 +52,10 @@ def test_nucleus_masks_float_input_same_as_uint8(rendered):
     assert np.array_equal(nucleus_masks(images[:2]), nucleus_masks(images[:2].astype(np.float32) / 255.0))
 
 
-def test_blank_image_gives_empty_mask():
+def test_blank_image_gives_empty_mask_with_a_warning():
     blank = np.full((1, 32, 32, 3), 200, np.uint8)
-    assert nucleus_masks(blank).sum() == 0
+    with pytest.warns(UserWarning, match=r"masks\[0\] is empty"):
+        assert nucleus_masks(blank).sum() == 0
 
 
 def test_stretch_histogram_maps_percentiles_to_unit_range(rendered):
@@ -65,10 +66,11 @@ def test_stretch_histogram_maps_percentiles_to_unit_range(rendered):
 @pytest.mark.parametrize(
     "images, error",
     [
-        (np.zeros((2, 16, 16, 1), np.uint8), ValueError),
+        (np.zeros((2, 16, 16, 2), np.uint8), ValueError),
         (np.zeros((0, 16, 16, 3), np.uint8), ValueError),
         (np.full((1, 16, 16, 3), np.nan, np.float32), ValueError),
-        (np.zeros((1, 16, 16, 3), np.int32), TypeError),
+        (np.full((1, 16, 16, 3), 70000, np.int32), ValueError),
+        (np.full((1, 16, 16, 3), "a"), TypeError),
     ],
 )
 def test_nucleus_masks_bad_input(images, error):
@@ -78,7 +80,9 @@ def test_nucleus_masks_bad_input(images, error):
 
 def test_nucleus_masks_bad_parameters(rendered):
     with pytest.raises(ValueError, match="mixture_components"):
-        nucleus_masks(rendered[0][:1], mixture_components=1)
+        nucleus_masks(rendered[0][:1], mixture_components=0)
+    with pytest.raises(ValueError, match="polarity"):
+        nucleus_masks(rendered[0][:1], polarity="fluorescent")
     with pytest.raises(ValueError, match="percentiles"):
         nucleus_masks(rendered[0][:1], stretch_percentiles=(50, 10))
 
