@@ -458,11 +458,15 @@ def _breakpoints(operations):
 
 def _structural(token, text, resolution, library_abnormality=None):
     """[(replaced chromosome or None, KaryotypeChromosome)] for one structural token (no leading +)."""
-    der = re.fullmatch(r"der\(([^()]+)\)(.+)", text)
+    der = re.fullmatch(r"der\(([^()]+)\)(.*)", text)
     if der:
-        subject = _chromosome_token(token, der.group(1))
         if ";" in der.group(1):
-            raise ISCNError(f"{token}: der with two chromosomes (whole-arm) is unsupported")
+            raise ISCNError(f"{token}: der with two chromosomes (whole-arm or Robertsonian) is unsupported")
+        subject = _chromosome_token(token, der.group(1))
+        if not der.group(2):
+            raise ISCNError(
+                f"{token}: a derivative needs the rearrangement that made it, e.g. der(22)t(9;22)(q34;q11.2)"
+            )
         operations = _parse_operations(token, der.group(2))
         current = {subject: _normal(subject)}
         for operation in operations:
@@ -535,7 +539,7 @@ def karyotype(iscn, resolution=850):
         token = _INHERITANCE.sub("", raw)
         if abnormality.uncertain or "?" in raw:
             raise ISCNError(f"{raw}: uncertain notation ('?') is unsupported")
-        if abnormality.type in ("+", "-") and re.fullmatch(r"[+-](\d+|X|Y)", token):
+        if re.fullmatch(r"[+-](\d+|[A-Z]+)", token):  # +21, -15, +X (lowercase: +mar, an operator)
             chromosome = _chromosome_token(raw, token[1:])
             if token[0] == "+":
                 normal[chromosome] += 1
@@ -548,6 +552,8 @@ def karyotype(iscn, resolution=850):
             continue
         gained = token.startswith("+")
         body = token[1:] if gained else token
+        if not body or body.startswith(("+", "-")):
+            raise ISCNError(f"{raw}: {token!r} names no chromosome or rearrangement")
         operator = re.match(r"[a-z]*", body).group(0)
         if operator != "der" and operator not in _OPERATORS:
             shown = operator or body
