@@ -66,6 +66,7 @@ def build_parser(registry=None):
         description="GANs that make synthetic medical images (Keras 3 / TensorFlow).",
     )
     parser.add_argument("--version", action="version", version=f"kerasgan {kerasgan.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
     verbs.required = True
     for verb, help_text in VERBS.items():
@@ -87,8 +88,11 @@ def build_parser(registry=None):
     card_parser = zoo_commands.add_parser("card", help="print a model card")
     card_parser.add_argument("name")
     card_parser.set_defaults(run=_zoo_card)
-    verify_parser = zoo_commands.add_parser("verify", help="check the sha256 of every weight file")
+    verify_parser = zoo_commands.add_parser(
+        "verify", help="check the sha256 of every file and that the loader opens only listed files")
     verify_parser.add_argument("name", nargs="?", default=None)
+    verify_parser.add_argument("--checksums-only", action="store_true",
+                               help="skip the trial load (no TensorFlow)")
     verify_parser.set_defaults(run=_zoo_verify)
     return parser
 
@@ -115,7 +119,7 @@ def _zoo_verify(args):
     failures = 0
     for name in names:
         try:
-            zoo.verify(name)
+            zoo.verify(name, try_loader=not args.checksums_only)
             print(f"{name:12s} ok")
         except zoo.ZooError as error:
             failures += 1
@@ -123,18 +127,72 @@ def _zoo_verify(args):
     return 1 if failures else 0
 
 
+USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                FileExistsError)
+MAX_MESSAGE = 600
+
+
+def one_line(error):
+    """An exception as one line for the terminal: our own message when TensorFlow wrapped it
+    (errors raised inside tf.data's numpy_function arrive as InvalidArgumentError holding the
+    original 'ValueError: ...' line), the first line otherwise, cut at MAX_MESSAGE characters."""
+    text = str(error).strip() or type(error).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for prefix in ("ValueError: ", "TypeError: ", "FileNotFoundError: ", "OSError: "):
+        wrapped = [line for line in lines if line.startswith(prefix)]
+        if wrapped and type(error).__name__ not in prefix:
+            lines = [wrapped[-1][len(prefix):]]
+            break
+    message = lines[0] if lines else type(error).__name__
+    if len(lines) > 1:
+        message += f" (and {len(lines) - 1} more lines: --debug shows them)"
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE - 3] + "..."
+    return message
+
+
+def _is_wrapped_user_error(error):
+    # A tf.data map function's ValueError (a corrupt image mid-training) reaches us wrapped.
+    name = type(error).__name__
+    return name in ("InvalidArgumentError", "UnknownError") and any(
+        f"{kind}: " in str(error) for kind in ("ValueError", "FileNotFoundError", "TypeError"))
+
+
 def main(argv=None):
+    """Run the `kerasgan` command; returns the exit status.
+
+    0 done; 2 a usage error (a bad flag, path, number or input file: one line naming it);
+    1 a run-time failure (a write failing mid-run, a non-finite loss, anything unexpected:
+    one line, the last intact checkpoint named where there is one); 130 interrupted.
+    `--debug` re-raises, so the full traceback shows.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_info:  # argparse printed a usage error: status 2, returned
+        if exit_info.code in (0, None):  # --help / --version exit as argparse does
+            raise
+        return exit_info.code if isinstance(exit_info.code, int) else 2
     try:
         code = args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
-        # User errors: one clear line, no traceback from deep inside TensorFlow.
-        print(f"kerasgan {args.verb}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure ends in one line (see docstring)
+        if args.debug:
+            raise
+        usage = isinstance(error, USAGE_ERRORS) or _is_wrapped_user_error(error)
+        if isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, NotADirectoryError,
+                                                                   IsADirectoryError, FileExistsError)):
+            usage = False
+        message = one_line(error)
+        if isinstance(error, OSError) and getattr(error, "filename", None) and error.filename not in message:
+            message = f"'{error.filename}': {message}"
+        hint = "" if usage else f" [{type(error).__name__}; --debug for the traceback]"
+        print(f"kerasgan: error: {message}{hint}", file=sys.stderr)
+        return 2 if usage else 1
     return int(code or 0)
 
 

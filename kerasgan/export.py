@@ -32,6 +32,10 @@ BACKENDS = ("auto", "keras", "saved_model", "onnx")
 # benchmarks/pix2pix_throughput.py: ONNX Runtime > tf.function > SavedModel).
 _AUTO_ORDER = ("onnx", "keras")
 DEFAULT_OPSET = 17
+# tf2onnx 1.17 knows opsets up to 18 (tf2onnx.constants.OPSET_TO_IR_VERSION); below 13 the
+# converter falls back to deprecated op forms (Split/Squeeze/Resize attributes) and writes
+# graphs ONNX Runtime rejects, so exports are limited to 13..18.
+MIN_OPSET, MAX_OPSET = 13, 18
 SAVED_MODEL_ENDPOINT = "serve"
 
 
@@ -169,6 +173,11 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
     Returns:
         the `pathlib.Path` of the .onnx file.
     """
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
+        raise TypeError(f"opset must be an integer in {MIN_OPSET}..{MAX_OPSET}, got {opset!r}")
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset must be in {MIN_OPSET}..{MAX_OPSET} (what tf2onnx converts and ONNX "
+                         f"Runtime runs), got {opset}")
     _onnx_modules()
     from kerasgan.inference_graph import DEFAULT_MAX_PIXELS, batch_small_convolutions
 

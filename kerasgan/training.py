@@ -25,6 +25,8 @@ from kerasgan.data.image_io import atomic_write_bytes
 from kerasgan.serialization import atomic_path, remove_partial_writes
 
 BACKUP_STATE = "state.json"
+# The run-settings record lives in a TensorFlow-free module so the CLI checks it first.
+from kerasgan._runs import RUN_SETTINGS, check_run_settings, files_fingerprint  # noqa: E402,F401
 
 
 class NonFiniteLossError(RuntimeError):
@@ -38,8 +40,11 @@ def read_backup_state(backup_dir):
         return None
     try:
         state = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"backup state '{path}' is corrupt: {error}") from error
+    if not isinstance(state, dict) or not isinstance(state.get("weights"), str) \
+            or not isinstance(state.get("epoch"), int):
+        raise ValueError(f"backup state '{path}' is corrupt: it lacks 'weights' (file name) or 'epoch'")
     weights = pathlib.Path(backup_dir) / state["weights"]
     if not weights.is_file():
         raise FileNotFoundError(f"backup state '{path}' names '{weights}', which does not exist")
@@ -185,8 +190,12 @@ class EpochArtifacts(keras.callbacks.Callback):
     rewrites the same artefacts, whereas the other order could lose them for good.
     """
 
-    def __init__(self, out_dir, backup, sample_conditions=None, sample_targets=None, monitor="val_l1"):
+    def __init__(self, out_dir, backup, sample_conditions=None, sample_targets=None, monitor="val_l1",
+                 monitor_mode="min"):
         super().__init__()
+        if monitor_mode not in ("min", "max"):
+            raise ValueError(f"monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+        self.monitor_mode = monitor_mode
         self.out_dir = pathlib.Path(out_dir)
         self.backup = backup
         self.sample_conditions = sample_conditions
@@ -202,7 +211,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         history = [*self.backup.history_record, {"epoch": number, **_plain_logs(logs)}]
         if self.monitor and logs and self.monitor in logs:
             values = [row[self.monitor] for row in history if self.monitor in row]
-            if values and logs[self.monitor] <= min(values):
+            if values and logs[self.monitor] == (min(values) if self.monitor_mode == "min" else max(values)):
                 with atomic_path(self.out_dir / "best_generator.keras") as temporary:
                     generator.save(temporary)
         if self.sample_conditions is not None:
@@ -225,6 +234,8 @@ def train_gan(
     monitor="val_l1",
     steps_per_epoch=None,
     extra_callbacks=(),
+    epoch_metrics=(),
+    monitor_mode="min",
     verbose="auto",
 ):
     """Fit a compiled GAN with resumable, atomic checkpoints and per-epoch artefacts.
@@ -238,9 +249,20 @@ def train_gan(
             best_generator.keras, generator.keras (final).
         epochs: total epochs; running again after a kill resumes at the last completed epoch,
             running again with more epochs extends a finished run.
+        monitor, monitor_mode: the validation log that picks best_generator.keras, and
+            whether its "min" (a loss) or "max" (e.g. val_dice) is best.
+        epoch_metrics: callbacks that add metrics to the epoch's logs (e.g. a validation
+            Dice every N epochs); they run before the checkpoint/best/log callbacks.
     Returns: the keras History of this call.
     """
+    from kerasgan._args import check_int
+
+    epochs = check_int(epochs, "epochs")
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch")
     out_dir = pathlib.Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"run folder '{out_dir}' is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = out_dir / "backup"
     remove_partial_writes(out_dir)  # a kill during a write leaves its temporary file
@@ -255,20 +277,44 @@ def train_gan(
         train_data = train_data(first_epoch)
     backup = ResumableBackup(str(backup_dir))
     callbacks = [
-        EpochArtifacts(out_dir, backup, sample_conditions, sample_targets, monitor),
+        # Callbacks that add validation metrics to the epoch's logs run first, so that the
+        # best generator, the log and the backup's record all see them.
+        *epoch_metrics,
+        EpochArtifacts(out_dir, backup, sample_conditions, sample_targets, monitor, monitor_mode),
         backup,
         StopOnNonFiniteLoss(str(backup_dir)),
         *extra_callbacks,
     ]
-    history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    generator = getattr(model, "generator", model)
-    with atomic_path(out_dir / "generator.keras") as temporary:
-        generator.save(temporary)
+    try:
+        history = model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        generator = getattr(model, "generator", model)
+        with atomic_path(out_dir / "generator.keras") as temporary:
+            generator.save(temporary)
+    except OSError as error:
+        raise CheckpointWriteError(_write_failure_message(out_dir, backup_dir, error)) from error
     return history
+
+
+class CheckpointWriteError(OSError):
+    """Writing a run's files failed mid-run (disk full, read-only, removed folder); the message
+    names the last intact checkpoint, from which the same command resumes."""
+
+
+def _write_failure_message(out_dir, backup_dir, error):
+    try:
+        state = read_backup_state(backup_dir)
+    except (OSError, ValueError):
+        state = None
+    kept = (f"the last intact checkpoint is '{pathlib.Path(backup_dir) / state['weights']}' (end of "
+            f"epoch {state['epoch']}); run the same command again to resume from it"
+            if state else "no checkpoint had been completed yet")
+    where = f" '{error.filename}'" if getattr(error, "filename", None) else ""
+    reason = error.strerror or str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"writing the run in '{out_dir}' failed{where}: {reason}; {kept}"

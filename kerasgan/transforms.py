@@ -10,19 +10,28 @@ import numpy as np
 from kerasgan.data.image_io import to_unit_float
 
 
-def to_minus_one_one(image):
-    """[0, 1] float (or uint8/uint16 by dtype range) -> float32 in [-1, 1], the GANs' range."""
-    return to_unit_float(image) * 2.0 - 1.0
+def to_minus_one_one(image, name="image"):
+    """An image by the value-range rule of `to_unit_float` -> float32 in [-1, 1], the GANs' range."""
+    return to_unit_float(image, name) * 2.0 - 1.0
 
 
-def from_minus_one_one(image):
-    """[-1, 1] -> float32 [0, 1] (clipped)."""
-    return np.clip((np.asarray(image, dtype=np.float32) + 1.0) * 0.5, 0.0, 1.0)
+def from_minus_one_one(image, name="image"):
+    """[-1, 1] -> float32 [0, 1] (clipped). NaN or inf raise ValueError (a generator that
+    diverged must not be written as a black image)."""
+    array = np.asarray(image)
+    if array.dtype == object or not (array.dtype == bool or np.issubdtype(array.dtype, np.number)) \
+            or np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} has {bad} NaN or infinite value(s); it cannot be written as an image")
+    return np.clip((array + 1.0) * 0.5, 0.0, 1.0)
 
 
-def to_uint8(image):
-    """[-1, 1] generator output -> uint8 [0, 255]."""
-    return np.round(from_minus_one_one(image) * 255.0).astype(np.uint8)
+def to_uint8(image, name="image"):
+    """[-1, 1] generator output -> uint8 [0, 255]; NaN/inf raise ValueError naming `name`."""
+    return np.round(from_minus_one_one(image, name) * 255.0).astype(np.uint8)
 
 
 def _check_image(image, name="image"):
@@ -55,9 +64,12 @@ def pad_to_square(image, value=None):
 def resize(image, size, interpolation="area"):
     """Resize to `size` (int for square, or (height, width)); area for shrinking, linear otherwise."""
     image = _check_image(image)
+    from kerasgan._args import check_int
+
+    if isinstance(size, (str, bytes)) or (not np.isscalar(size) and len(tuple(size)) != 2):
+        raise TypeError(f"resize size must be an int or (height, width), got {size!r}")
     height, width = (size, size) if np.isscalar(size) else tuple(size)
-    if height < 1 or width < 1:
-        raise ValueError(f"resize size must be positive, got {size!r}")
+    height, width = check_int(height, "resize size"), check_int(width, "resize size")
     modes = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST,
              "cubic": cv2.INTER_CUBIC}
     if interpolation not in modes:

@@ -7,7 +7,18 @@
 
 An entry is a folder `zoo/<name>/` (shipped in the wheel as `kerasgan.zoo_files`) with
 `card.json` (metadata, loader, sha256 of each weight file), `MODEL_CARD.md` and `recipe.sh`
-(the commands that trained it). A new paper adds a folder; this file does not change.
+(the commands that trained it).
+
+Safety (entries under $KERASGAN_ZOO_PATH are data from anywhere, never code):
+  * a card's "loader" names a loader of kerasgan's own registry (`LOADERS`, by name such as
+    "chromosome" or by its registered "module:function"); any other callable is refused
+    with a ZooError naming the card. A lab's own loader is code, so it is registered in
+    code: `kerasgan.zoo.register_loader("mylab", mylab.zoo_entry.load)`;
+  * every file in "files" is a plain relative name inside the entry folder (no absolute
+    path, no "..", no symlink out of the folder) with a sha256;
+  * the loader runs on a private copy holding exactly the listed files, each checked after
+    copying: a file the card does not list does not exist for it, so the checksums cover
+    everything it opens (`verify` runs the loader the same way and fails such an entry).
 """
 
 import hashlib
@@ -16,6 +27,9 @@ import importlib.resources
 import json
 import os
 import pathlib
+import re
+import shutil
+import tempfile
 
 CARD_FILE = "card.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
@@ -27,6 +41,57 @@ class ZooError(ValueError):
 
 
 ZOO_PATH_VARIABLE = "KERASGAN_ZOO_PATH"
+
+# name -> "module:function". The card's "loader" may give the name or the target string.
+LOADERS = {
+    "chromosome": "kerasgan.chromosome.zoo_entry:load",
+    "glomeruli": "kerasgan.glomeruli.zoo_entry:load",
+    "syncgan": "kerasgan.syncgan.zoo_entry:load",
+    "medisingan": "kerasgan.medisingan.zoo_entry:load",
+}
+_REGISTERED_CALLABLES = {}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def register_loader(name, loader):
+    """Add a loader to the registry: `loader` is a callable `(folder, card, **kwargs)` or a
+    "module:function" string. Cards then name it by `name` (or by the string)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"loader name must be letters, digits, '_', '.' or '-', got {name!r}")
+    if isinstance(loader, str):
+        if ":" not in loader:
+            raise ValueError(f"loader must be 'module:function', got {loader!r}")
+        LOADERS[name] = loader
+        _REGISTERED_CALLABLES.pop(name, None)
+    elif callable(loader):
+        LOADERS[name] = f"{loader.__module__}:{loader.__qualname__}"
+        _REGISTERED_CALLABLES[name] = loader
+    else:
+        raise TypeError(f"loader must be a callable or a 'module:function' string, got {loader!r}")
+
+
+def resolve_loader(name, meta=None):
+    """The registered loader a card names; ZooError naming the card for anything else."""
+    meta = meta if meta is not None else metadata(name)
+    wanted = meta.get("loader")
+    card_path = _entry_folder(name) / CARD_FILE
+    for registered, target in LOADERS.items():
+        if wanted in (registered, target):
+            break
+    else:
+        raise ZooError(f"zoo entry {name!r}: '{card_path}' names loader {wanted!r}, which is not in "
+                       f"kerasgan's loader registry ({', '.join(sorted(LOADERS))}); a loader is code "
+                       "and is added with kerasgan.zoo.register_loader, never by a card")
+    if registered in _REGISTERED_CALLABLES:
+        return _REGISTERED_CALLABLES[registered]
+    module_name, _, function_name = target.partition(":")
+    try:
+        function = importlib.import_module(module_name)
+        for part in function_name.split("."):
+            function = getattr(function, part)
+    except (ImportError, AttributeError) as error:
+        raise ZooError(f"zoo entry {name!r}: registered loader {target!r} cannot be imported: {error}") from error
+    return function
 
 
 def zoo_root():
@@ -68,12 +133,46 @@ def metadata(name):
     folder = _entry_folder(name)
     try:
         meta = json.loads((folder / CARD_FILE).read_text())
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ZooError(f"zoo entry {name!r}: '{folder / CARD_FILE}' is not valid JSON: {error}") from error
+    if not isinstance(meta, dict):
+        raise ZooError(f"zoo entry {name!r}: '{folder / CARD_FILE}' is not a JSON object")
     missing = [field for field in REQUIRED_FIELDS if field not in meta]
     if missing:
         raise ZooError(f"zoo entry {name!r}: '{folder / CARD_FILE}' lacks fields {missing}")
+    if not isinstance(meta["files"], dict) or not isinstance(meta["loader"], str):
+        raise ZooError(f"zoo entry {name!r}: in '{folder / CARD_FILE}', 'files' must map file names to "
+                       "sha256 strings and 'loader' must be a string")
     return meta
+
+
+def _listed_path(entry, folder, file_name):
+    """The path of a listed file, refusing names that leave the entry folder."""
+    card_path = folder / CARD_FILE
+    if not isinstance(file_name, str) or not file_name or "\x00" in file_name:
+        raise ZooError(f"zoo entry {entry!r}: '{card_path}' lists a bad file name {file_name!r}")
+    relative = pathlib.PurePosixPath(file_name.replace("\\", "/"))
+    if relative.is_absolute() or pathlib.PureWindowsPath(file_name).is_absolute() \
+            or pathlib.PureWindowsPath(file_name).drive or ".." in relative.parts \
+            or file_name in (CARD_FILE,):
+        raise ZooError(f"zoo entry {entry!r}: '{card_path}' lists {file_name!r}, which is not a file "
+                       "name inside the entry folder (absolute paths and '..' are refused)")
+    path = folder / relative
+    if path.is_symlink() or any(parent.is_symlink() for parent in path.parents
+                                if parent != folder and _inside(parent, folder)):
+        target = path.resolve()
+        if not _inside(target, folder.resolve()):
+            raise ZooError(f"zoo entry {entry!r}: '{path}' is a symlink out of the entry folder "
+                           f"(to '{target}'); refused")
+    return path
+
+
+def _inside(path, folder):
+    try:
+        pathlib.Path(path).relative_to(folder)
+        return True
+    except ValueError:
+        return False
 
 
 def card(name):
@@ -92,8 +191,58 @@ def sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def verify(name=None):
-    """Check that every file listed in the card exists and matches its sha256.
+def _check_files(entry, meta, folder, copy_to=None):
+    """Check every listed file (path rules, presence, sha256); with `copy_to`, copy each file
+    there first and check the copy (what the loader will read)."""
+    if not meta["files"]:
+        raise ZooError(f"zoo entry {entry!r} lists no weight files in '{folder / CARD_FILE}'")
+    for file_name, expected in meta["files"].items():
+        path = _listed_path(entry, folder, file_name)
+        if not isinstance(expected, str) or not _SHA256.fullmatch(expected):
+            raise ZooError(f"zoo entry {entry!r}: '{folder / CARD_FILE}' gives {file_name!r} the "
+                           f"sha256 {expected!r}, which is not 64 hex digits")
+        if not path.is_file():
+            raise ZooError(
+                f"zoo entry {entry!r}: weight file missing, expected at '{path}' "
+                "(reinstall kerasgan or re-run the entry's recipe.sh)"
+            )
+        checked = path
+        if copy_to is not None:
+            checked = pathlib.Path(copy_to) / pathlib.PurePosixPath(file_name.replace("\\", "/"))
+            checked.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, checked)
+        actual = sha256(checked)
+        if actual != expected:
+            raise ZooError(
+                f"zoo entry {entry!r}: '{path}' fails its sha256 check (expected {expected}, "
+                f"got {actual}); the file is corrupt or was modified"
+            )
+
+
+def _run_loader(entry, meta, loader, kwargs):
+    """Call the loader on a private copy of exactly the listed, verified files."""
+    folder = _entry_folder(entry)
+    with tempfile.TemporaryDirectory(prefix=f"kerasgan-zoo-{entry}-") as sandbox:
+        _check_files(entry, meta, folder, copy_to=sandbox)
+        try:
+            return loader(pathlib.Path(sandbox), meta, **kwargs)
+        except (OSError, ValueError) as error:
+            found = re.search(re.escape(sandbox) + r"[/\\]([^'\"\s:]+)", str(error))
+            if found is None and getattr(error, "filename", None) and str(error.filename).startswith(sandbox):
+                found = re.search(re.escape(sandbox) + r"[/\\](.+)", str(error.filename))
+            if found is not None and found.group(1) not in meta["files"]:
+                raise ZooError(
+                    f"zoo entry {entry!r}: its loader opens '{folder / found.group(1)}', which "
+                    f"'{folder / CARD_FILE}' does not list, so its sha256 is not checked; refused "
+                    "(list the file in 'files', e.g. with kerasgan.zoo.seal)"
+                ) from None
+            raise
+
+
+def verify(name=None, try_loader=True):
+    """Check every entry: listed files exist inside the entry folder and match their sha256,
+    the loader is a registered one, and (with `try_loader`) the loader builds the model from
+    the listed files alone (an entry whose loader opens an unlisted file fails).
 
     Returns {name: "ok"} for each checked entry; raises ZooError naming the first bad file
     (missing: the expected path; tampered: expected and actual checksums).
@@ -103,39 +252,24 @@ def verify(name=None):
     for entry in entries:
         meta = metadata(entry)
         folder = _entry_folder(entry)
-        if not meta["files"]:
-            raise ZooError(f"zoo entry {entry!r} lists no weight files in '{folder / CARD_FILE}'")
-        for file_name, expected in meta["files"].items():
-            path = folder / file_name
-            if not path.is_file():
-                raise ZooError(
-                    f"zoo entry {entry!r}: weight file missing, expected at '{path}' "
-                    "(reinstall kerasgan or re-run the entry's recipe.sh)"
-                )
-            actual = sha256(path)
-            if actual != expected:
-                raise ZooError(
-                    f"zoo entry {entry!r}: '{path}' fails its sha256 check (expected {expected}, "
-                    f"got {actual}); the file is corrupt or was modified"
-                )
+        loader = resolve_loader(entry, meta)
+        _check_files(entry, meta, folder)
+        if try_loader:
+            _run_loader(entry, meta, loader, {})
         report[entry] = "ok"
     return report
 
 
 def load(name, verify_checksums=True, **kwargs):
-    """Load a zoo model: verify its files, then call the entry's loader.
+    """Load a zoo model: the registered loader builds it from a verified copy of the listed files.
 
     Extra keyword arguments go to the loader (see the entry's MODEL_CARD.md).
+    `verify_checksums=False` is no longer honoured for safety: the files are always checked
+    (the copy is what makes unlisted files unreachable); it is kept for compatibility.
     """
     meta = metadata(name)
-    if verify_checksums:
-        verify(name)
-    module_name, _, function_name = meta["loader"].partition(":")
-    try:
-        loader = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as error:
-        raise ZooError(f"zoo entry {name!r}: loader {meta['loader']!r} cannot be imported: {error}") from error
-    return loader(_entry_folder(name), meta, **kwargs)
+    loader = resolve_loader(name, meta)
+    return _run_loader(name, meta, loader, kwargs)
 
 
 def seal(folder, files=None):

@@ -21,11 +21,15 @@ def lab_zoo(tmp_path, monkeypatch):
     save_weights_npz(model, entry / "generator.weights.npz")
     (entry / "card.json").write_text(json.dumps({
         "name": "tiny", "title": "test entry", "paper": "none",
-        "loader": "test_zoo:load_tiny", "files": {"generator.weights.npz": ""},
+        "loader": "tiny-test", "files": {"generator.weights.npz": ""},
         "input_shape": [32, 32, 1], "filters": 4,
     }))
     (entry / "MODEL_CARD.md").write_text("# tiny\n")
     zoo.seal(entry)
+    # A lab's loader is code: registered in code (a card cannot name an arbitrary callable).
+    monkeypatch.setattr(zoo, "LOADERS", dict(zoo.LOADERS))
+    monkeypatch.setattr(zoo, "_REGISTERED_CALLABLES", dict(zoo._REGISTERED_CALLABLES))
+    zoo.register_loader("tiny-test", load_tiny)
     monkeypatch.setenv(zoo.ZOO_PATH_VARIABLE, str(tmp_path))
     return entry, model
 

@@ -54,8 +54,10 @@ def decode_image(data, source="<bytes>", channels=None):
         image = image[..., ::-1]
     elif image.shape[-1] == 4:
         image = image[..., [2, 1, 0, 3]]
-    if image.dtype not in (np.uint8, np.uint16, np.float32):
-        image = image.astype(np.float32)
+    if image.dtype == np.float64 or image.dtype == np.float16:
+        image = image.astype(np.float32)  # integer dtypes are kept: to_unit_float scales them
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image file {source} is empty ({image.shape[0]}x{image.shape[1]} pixels)")
     image = np.ascontiguousarray(image)
     return convert_channels(image, channels, source)
 
@@ -72,15 +74,21 @@ def convert_channels(image, channels, source="image"):
         if channels == 3:
             return np.ascontiguousarray(image)
     if have == 3 and channels == 1:
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        return gray[..., None]
+        if image.dtype in (np.uint8, np.uint16, np.float32):
+            return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)[..., None]
+        # OpenCV converts only 8/16-bit unsigned and float32; the same weights for the rest.
+        gray = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        if np.issubdtype(image.dtype, np.integer):
+            gray = np.round(gray)
+        return gray.astype(image.dtype)[..., None]
     if have == 1 and channels == 3:
         return np.repeat(image, 3, axis=-1)
     raise ValueError(f"{source} has {have} channels; cannot convert to {channels}")
 
 
 def read_image(path, channels=None):
-    """Read an image file as an H x W x C numpy array (uint8, uint16 or float32 kept).
+    """Read an image file as an H x W x C numpy array (the file's integer dtype kept, floats as
+    float32; scale it with `to_unit_float`, the one value-range rule).
 
     Args:
         path: file path (str or Path; spaces and non-ASCII characters are fine).
@@ -98,15 +106,57 @@ def read_image(path, channels=None):
     return decode_image(path.read_bytes(), _describe(path), channels)
 
 
-def to_unit_float(image):
-    """Scale an image to float32 in [0, 1] by its dtype's range (uint8 /255, uint16 /65535).
+# Floats this close outside [0, 1] are rounding noise of a [0, 1] image, not another range.
+_UNIT_TOLERANCE = 1e-2
 
-    Float input is taken as already in [0, 1] and clipped; NaN, inf or an empty array raise
-    ValueError.
+
+_PIL_CHANNELS = {"1": 1, "L": 1, "I": 1, "I;16": 1, "I;16B": 1, "I;16L": 1, "I;16N": 1, "F": 1,
+                 "RGB": 3, "RGBA": 3, "P": 3, "LA": 3, "PA": 3, "RGBX": 3}
+
+
+def image_info(path):
+    """(height, width, channels) of an image file without decoding its pixels where possible.
+
+    `channels` is 1 for grey and 3 for colour (an alpha channel is not counted: kerasgan drops
+    it). PIL reads the header; files PIL cannot parse are decoded with OpenCV. Errors as
+    `read_image`.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return read_image(path).shape  # raises the clear error
+    try:
+        from PIL import Image
+
+        with Image.open(path) as handle:
+            width, height = handle.size
+            channels = _PIL_CHANNELS.get(handle.mode)
+        if channels is not None and width > 0 and height > 0:
+            return height, width, channels
+    except Exception:  # noqa: BLE001 - any header PIL cannot read goes to the full decoder
+        pass
+    image = read_image(path)
+    return image.shape[0], image.shape[1], 1 if image.shape[-1] == 1 else 3
+
+
+def to_unit_float(image, name="image"):
+    """Scale an image to float32 in [0, 1]: the one value-range rule of kerasgan.
+
+    * uint8 / 255, uint16 / 65535 (by the dtype: a dark 16-bit file stays dark); bool 0/1.
+    * Any other integers (int8/int16/int32/int64/uint32, Python lists of ints, int16 TIFF),
+      by their values: 0..255 / 255, else 0..65535 / 65535 (as the 8- or 16-bit image they
+      hold; scaling int32 by its dtype's range would give a flat image). Negative values or
+      values above 65535 raise ValueError: their range is unknown.
+    * Floats: [0, 1] as they are (clipped; +-0.01 of rounding noise allowed); a float image
+      (e.g. float TIFF) holding 0..255 / 255, 0..65535 / 65535. Negative values, NaN or inf
+      raise ValueError.
+    An empty array raises ValueError; strings, objects or complex numbers TypeError. `name`
+    (a file or argument) is named in the errors.
     """
     image = np.asarray(image)
+    if image.dtype == object or image.dtype.kind in "USVcmM":
+        raise TypeError(f"{name} has unsupported dtype {image.dtype}; expected integers, floats or bool")
     if image.size == 0:
-        raise ValueError(f"image is empty (shape {image.shape})")
+        raise ValueError(f"{name} is empty (shape {image.shape})")
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
     if image.dtype == np.uint16:
@@ -114,12 +164,31 @@ def to_unit_float(image):
     if image.dtype == bool:
         return image.astype(np.float32)
     if np.issubdtype(image.dtype, np.integer):
-        raise TypeError(f"unsupported integer image dtype {image.dtype}; use uint8 or uint16")
+        low, high = int(image.min()), int(image.max())
+        if low < 0 or high > 65535:
+            raise ValueError(
+                f"{name} ({image.dtype}) holds values {low}..{high}; integer images must hold 0..255 "
+                "or 0..65535 (scale other ranges to [0, 1] floats first)"
+            )
+        return image.astype(np.float32) / (255.0 if high <= 255 else 65535.0)
     if not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"unsupported image dtype {image.dtype}")
-    if image.size and not np.all(np.isfinite(image)):
-        raise ValueError("image contains NaN or infinite values")
-    return np.clip(image.astype(np.float32), 0.0, 1.0)
+        raise TypeError(f"{name} has unsupported dtype {image.dtype}")
+    if not np.all(np.isfinite(image)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    work = image.astype(np.float32)
+    low, high = float(work.min()), float(work.max())
+    if low < -_UNIT_TOLERANCE:
+        raise ValueError(
+            f"{name} holds values {low:g}..{high:g}; float images must hold 0..1 (or 0..255, 0..65535); "
+            "a [-1, 1] image needs kerasgan.transforms.from_minus_one_one"
+        )
+    if high <= 1.0 + _UNIT_TOLERANCE:
+        return np.clip(work, 0.0, 1.0)
+    if high <= 255.0 + _UNIT_TOLERANCE * 255:
+        return np.clip(work / 255.0, 0.0, 1.0)
+    if high <= 65535.0 * (1 + _UNIT_TOLERANCE):
+        return np.clip(work / 65535.0, 0.0, 1.0)
+    raise ValueError(f"{name} holds values up to {high:g}; float images must hold 0..1, 0..255 or 0..65535")
 
 
 def atomic_write_bytes(path, data):
@@ -158,7 +227,7 @@ def write_image(path, image):
     if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
         raise ValueError(f"cannot write {_describe(path)}: expected H x W x 1/3/4, got {image.shape}")
     if image.dtype not in (np.uint8, np.uint16):
-        image = np.round(to_unit_float(image) * 255.0).astype(np.uint8)
+        image = np.round(to_unit_float(image, f"image for {_describe(path)}") * 255.0).astype(np.uint8)
     if image.shape[-1] == 3:
         image = image[..., ::-1]
     elif image.shape[-1] == 4:

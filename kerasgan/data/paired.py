@@ -13,11 +13,26 @@ random horizontal flip, the same crop and flip on both images of a pair.
 import pathlib
 
 import numpy as np
-import tensorflow as tf
 
-from kerasgan.data.image_io import convert_channels, decode_image, list_images
+from kerasgan._args import check_int
+from kerasgan.data.image_io import (convert_channels, decode_image, image_info,
+                                    list_images, to_unit_float)
+
+# TensorFlow is imported inside paired_image_dataset: find_pairs and check_pairs run in the
+# CLI before it, so a wrong path fails in a fraction of a second.
 
 LAYOUTS = ("auto", "aligned", "folders")
+
+
+def _by_stem(files):
+    """{stem: path}; two files with one stem (x.png and x.jpg) are refused naming both."""
+    found = {}
+    for path in files:
+        if path.stem in found:
+            raise ValueError(f"'{found[path.stem]}' and '{path}' have the same name '{path.stem}': "
+                             "they cannot both be paired or written; remove or rename one")
+        found[path.stem] = path
+    return found
 
 
 def match_by_name(condition_dir, target_dir, condition_label="condition", target_label="target"):
@@ -26,8 +41,8 @@ def match_by_name(condition_dir, target_dir, condition_label="condition", target
     Raises ValueError for an empty folder, or naming an example of each unmatched side, e.g.
     "2 condition(s) without a target (e.g. 'A/x.png')".
     """
-    conditions = {p.stem: p for p in list_images(condition_dir)}
-    targets = {p.stem: p for p in list_images(target_dir)}
+    conditions = _by_stem(list_images(condition_dir))
+    targets = _by_stem(list_images(target_dir))
     if not conditions:
         raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in {condition_label} folder '{condition_dir}'")
     if not targets:
@@ -70,7 +85,7 @@ def find_pairs(source, target_dir=None, layout="auto"):
         return "folders", conditions, targets
     if layout == "folders":
         raise ValueError(f"layout='folders' needs target_dir or subfolders A/ and B/ in '{source}'")
-    files = [str(p) for p in list_images(source)]
+    files = [str(p) for p in _by_stem(list_images(source)).values()]
     if not files:
         raise ValueError(f"no images (.png .jpg .jpeg .tif .tiff .bmp) in '{source}'")
     return "aligned", files, None
@@ -83,13 +98,47 @@ def _check_nonempty(paths):
 
 
 def _scale(image, source):
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 127.5 - 1.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 32767.5 - 1.0
-    if not np.all(np.isfinite(image)):
-        raise ValueError(f"image file {source} contains NaN or infinite values")
-    return np.clip(image.astype(np.float32), 0.0, 1.0) * 2.0 - 1.0
+    # The value-range rule of read_image / to_unit_float, so both read a file alike.
+    return to_unit_float(image, f"image file {source}") * 2.0 - 1.0
+
+
+def check_pairs(layout, conditions, targets=None):
+    """Check a paired data set's files before training; returns (condition_channels,
+    target_channels) of the files (1 grey, 3 colour).
+
+    Refused with a ValueError naming the files: an aligned A|B file that is not twice as
+    wide as high; a condition and target of different sizes; grey and colour files mixed in
+    one folder (the first file would decide and the others be converted silently).
+    Reads the image headers only (PIL), not the pixels.
+    """
+    def channels_of(files, label):
+        first_path, first = None, None
+        for path in files:
+            height, width, channels = image_info(path)
+            if first is None:
+                first_path, first = path, channels
+            elif channels != first:
+                kinds = {1: "grey", 3: "colour"}
+                raise ValueError(f"{label} folder mixes {kinds[first]} and {kinds[channels]} images "
+                                 f"('{first_path}' is {kinds[first]}, '{path}' is {kinds[channels]}); "
+                                 "convert them to one kind")
+            yield path, height, width, channels
+
+    if layout == "aligned":
+        channels = None
+        for path, height, width, channels in channels_of(conditions, "aligned data"):
+            if width != 2 * height:
+                raise ValueError(f"aligned A|B file '{path}' is {width}x{height} pixels; aligned files "
+                                 "hold two square halves side by side (width = 2 x height). For other "
+                                 "shapes use two folders (A/ and B/) matched by file name")
+        return channels, channels
+    condition_info = list(channels_of(conditions, "condition"))
+    target_info = list(channels_of(targets, "target"))
+    for (c_path, c_h, c_w, _), (t_path, t_h, t_w, _) in zip(condition_info, target_info):
+        if (c_h, c_w) != (t_h, t_w):
+            raise ValueError(f"pair of different sizes: '{c_path}' is {c_w}x{c_h} but '{t_path}' is "
+                             f"{t_w}x{t_h}; a condition and its target must have the same size")
+    return condition_info[0][3], target_info[0][3]
 
 
 def _load(path, channels):
@@ -105,11 +154,6 @@ def _load(path, channels):
                 f"image file '{path}' has {image.shape[-1]} channels; this data set uses {channels}"
             ) from None
     return _scale(image, f"'{path}'")
-
-
-def _infer_channels(path, aligned):
-    image = decode_image(pathlib.Path(path).read_bytes(), f"'{path}'")
-    return image.shape[-1] if image.shape[-1] != 4 else 3
 
 
 def paired_image_dataset(
@@ -143,24 +187,36 @@ def paired_image_dataset(
         num_shards, shard_index: shard by *file* (each worker of a multi-host run reads its
             own files); tf.data's auto-sharding is then turned off on purpose.
     """
+    import tensorflow as tf
+
     if direction not in ("AtoB", "BtoA"):
         raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch_size = check_int(batch_size, "batch_size")
+    if isinstance(image_size, (str, bytes)) or (not np.isscalar(image_size) and len(tuple(image_size)) != 2):
+        raise TypeError(f"image_size must be an int or (height, width), got {image_size!r}")
     height, width = (image_size, image_size) if np.isscalar(image_size) else tuple(image_size)
+    height, width = check_int(height, "image_size"), check_int(width, "image_size")
+    num_shards = check_int(num_shards, "num_shards")
+    shard_index = check_int(shard_index, "shard_index", minimum=0)
+    if shard_index >= num_shards:
+        raise ValueError(f"shard_index must be below num_shards={num_shards}, got {shard_index}")
+    for label, value in (("condition_channels", condition_channels), ("target_channels", target_channels)):
+        if value is not None:
+            check_int(value, label)
     layout, conditions, targets = find_pairs(source, target_dir, layout)
     _check_nonempty(conditions + (targets or []))
+    file_condition_channels, file_target_channels = check_pairs(layout, conditions, targets)
+    if num_shards > len(conditions):
+        raise ValueError(f"num_shards={num_shards} is more than the {len(conditions)} pairs: "
+                         "some shards would be empty")
     aligned = layout == "aligned"
     if direction == "BtoA" and not aligned:
         conditions, targets = targets, conditions
 
-    if aligned:
-        channels = _infer_channels(conditions[0], True)
-        condition_channels = condition_channels or channels
-        target_channels = target_channels or channels
-    else:
-        condition_channels = condition_channels or _infer_channels(conditions[0], False)
-        target_channels = target_channels or _infer_channels(targets[0], False)
+    if direction == "BtoA" and not aligned:
+        file_condition_channels, file_target_channels = file_target_channels, file_condition_channels
+    condition_channels = condition_channels or file_condition_channels
+    target_channels = target_channels or file_target_channels
 
     if aligned:
         files = tf.data.Dataset.from_tensor_slices(conditions)
