@@ -238,13 +238,16 @@ def _run_generate_iscn(args):
     """Single abnormal chromosomes of a karyotype: image_i.png, mask_i.png, manifest.json."""
     from kerasgan.chromosome.karyogram_commands import check_out, parse_iscn
 
+    from kerasgan.chromosome.karyogram import abnormal_chromosomes
+
     karyotype = parse_iscn(args.iscn)  # before TensorFlow: a bad string fails at once
-    abnormal = [c for c in karyotype.chromosomes if c.abnormal]
-    if not abnormal:
+    reasons = abnormal_chromosomes(karyotype)
+    if not reasons:
         raise ValueError(f"--iscn {args.iscn!r}: the karyotype has no abnormal chromosome to draw")
+    abnormal = [c for c, _ in reasons]
     names = [f"{kind}_{i:04d}.png" for i in range(args.count) for kind in ("image", "mask")]
     out = check_out(args.out, names + ["manifest.json", "contact_sheet.png"], args.overwrite)
-    generator = load_generator(args.generator, filters=args.filters)
+    generator = None if args.generator == "none" else load_generator(args.generator, filters=args.filters)
     from kerasgan.chromosome.karyogram import karyotype_chromosomes
     from kerasgan.data.image_io import atomic_write_bytes, write_image
 
@@ -256,12 +259,14 @@ def _run_generate_iscn(args):
         write_image(out / f"image_{i:04d}.png", item.image)
         write_image(out / f"mask_{i:04d}.png", item.banded_mask)
         entries.append({"class": item.chromosome_class, "name": item.name, "breakpoints": list(item.breakpoints),
-                        "abnormal": True, "bbox": list(item.bbox),
+                        "abnormal": reasons[i % len(reasons)][1], "bbox": list(item.bbox),
                         "files": {"image": f"image_{i:04d}.png", "banded_mask": f"mask_{i:04d}.png"}})
     manifest = {"iscn": args.iscn, "seed": args.seed, "generator": args.generator,
-                "abnormal_chromosomes": [c.name for c in abnormal],
-                "note": "the abnormal chromosomes of the karyotype, drawn from SYNTHETIC banded masks of "
-                        "their ideogram bands", "chromosomes": entries}
+                "abnormal_chromosomes": [{"name": c.name, "class": c.chromosome_class, "why": why}
+                                         for c, why in reasons],
+                "image_source": "SYNTHETIC renderer" if generator is None else "generator",
+                "note": "the abnormal chromosomes of the karyotype (rearranged ones and extra copies), drawn "
+                        "from SYNTHETIC banded masks of their ideogram bands", "chromosomes": entries}
     atomic_write_bytes(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     sheet = contact_sheet([d.banded_mask for d in drawn], [d.image for d in drawn], out / "contact_sheet.png",
                           title=f"{args.iscn}: " + ", ".join(c.name for c in abnormal))

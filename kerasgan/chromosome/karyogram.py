@@ -334,26 +334,51 @@ def _paste(canvas, image, shape, cx0, cy0, cx1, cy1, px, py):
     target[inside] = np.minimum(target[inside], region[inside])
 
 
+def abnormal_chromosomes(karyotype):
+    """The chromosomes that make a karyotype abnormal, each with why: "structural" (rearranged)
+    or "extra copy" (an autosome class beyond two copies, or sex chromosomes beyond two in
+    all: the last listed ones). Returns [(KaryotypeChromosome, reason)] in karyotype order."""
+    parsed = _as_karyotype(karyotype)
+    chosen = [(c, "structural") for c in parsed.chromosomes if c.abnormal]
+    by_class = {}
+    for c in parsed.chromosomes:
+        by_class.setdefault(str(c.chromosome_class), []).append(c)
+    for cls, members in by_class.items():
+        if cls not in ("X", "Y") and len(members) > 2:
+            chosen += [(c, "extra copy") for c in members[2:] if not c.abnormal]
+    sex = [c for c in parsed.chromosomes if str(c.chromosome_class) in ("X", "Y")]
+    if len(sex) > 2:
+        chosen += [(c, "extra copy") for c in sex[2:] if not c.abnormal]
+    order = {id(c): i for i, c in enumerate(parsed.chromosomes)}
+    return sorted(chosen, key=lambda pair: order[id(pair[0])])
+
+
 def karyotype_chromosomes(karyotype, generator=None, seed=0, size=128, count=1, abnormal_only=True,
                           batch_size=None, pose="random"):
     """Single chromosomes of a karyotype (by default only its abnormal ones), `count` each.
 
     Args:
         karyotype: ISCN string or Karyotype. generator: banded mask -> image model, or None
-        for the SYNTHETIC renderer. seed, size: as `render_karyogram`. pose: "random" (bent,
-        any angle, as a metaphase) or "upright".
-        abnormal_only: only chromosomes with `abnormal` set (ValueError naming the karyotype
-            when it has none); False: all.
-    Returns: list of PlacedChromosome (bbox = its box in its own cell, row from the layout).
+            for the SYNTHETIC renderer. seed, size: as `render_karyogram`. pose: "random"
+            (bent, any angle, as in a metaphase) or "upright".
+        abnormal_only: only the chromosomes `abnormal_chromosomes` names (rearranged ones and
+            extra copies; ValueError naming the karyotype when it has none); False: all.
+    Returns: list of PlacedChromosome (bbox = its box in its own cell, row from the layout,
+    abnormal True for the chosen abnormal ones).
     """
     _check_generator_inputs(size, seed)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"count must be a positive int, got {count!r}")
+    if pose not in ("random", "upright"):
+        raise ValueError(f"pose must be 'random' or 'upright', got {pose!r}")
     parsed = _as_karyotype(karyotype)
-    chosen = [c for c in parsed.chromosomes if c.abnormal or not abnormal_only]
-    if not chosen:
-        raise ValueError(f"karyotype {getattr(parsed, 'iscn', karyotype)!r} has no abnormal chromosome "
-                         "(pass abnormal_only=False for all of them)")
+    if abnormal_only:
+        chosen = [c for c, _ in abnormal_chromosomes(parsed)]
+        if not chosen:
+            raise ValueError(f"karyotype {getattr(parsed, 'iscn', karyotype)!r} has no abnormal chromosome "
+                             "(pass abnormal_only=False for all of them)")
+    else:
+        chosen = list(parsed.chromosomes)
     selection = [c for _ in range(count) for c in chosen]
     rng = np.random.default_rng([seed, 10**6])
     chr1_length, width = _scale(rng, size)
@@ -365,7 +390,8 @@ def karyotype_chromosomes(karyotype, generator=None, seed=0, size=128, count=1, 
         bbox = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
         out.append(PlacedChromosome(
             chromosome_class=str(kind.chromosome_class), name=str(kind.name),
-            breakpoints=tuple(getattr(kind, "breakpoints", ()) or ()), abnormal=bool(kind.abnormal),
+            breakpoints=tuple(getattr(kind, "breakpoints", ()) or ()),
+            abnormal=bool(abnormal_only or kind.abnormal),
             bbox=bbox, image=np.round(_white_background(image, mask != BACKGROUND)).astype(np.uint8),
             banded_mask=mask, row=_ROW_OF[str(kind.chromosome_class)], index=i))
     return out
@@ -533,7 +559,7 @@ def _find_objects(gray):
     wide = [p for p in parts if p["stroke"] >= 0.6 * width]
     thin = [p for p in parts if p["stroke"] < 0.6 * width]
     chromosome_like = [dict(p, labels=[p["label"]]) for p in wide
-                       if p["area"] >= 0.5 * width**2 and max(p["bbox"][2] - p["bbox"][0], p["bbox"][3] - p["bbox"][1]) >= width]
+                       if p["area"] >= 0.3 * width**2 and max(p["bbox"][2] - p["bbox"][0], p["bbox"][3] - p["bbox"][1]) >= 0.7 * width]
     chromosome_like = _merge_fragments(chromosome_like, labels, width)
     objects = []
     for p in chromosome_like:
@@ -547,13 +573,14 @@ def _find_objects(gray):
     typical = float(np.median(across))
     out = []
     for (own, (x0, y0, x1, y1)), (along_rows, along_cols) in zip(objects, runs):
-        if min(along_rows, along_cols) <= 1.6 * typical or len(objects) < 3:
+        # Single chromosomes of rendered karyograms stay below 1.2 x the median.
+        if min(along_rows, along_cols) <= 1.4 * typical or len(objects) < 3:
             out.append(_Object(own, (x0, y0, x1, y1)))
             continue
         # Wide both ways: touching. Side by side (rows wide) splits at a column.
         axis = 1 if along_rows >= along_cols else 0
         parts = _split(own, darkness[y0:y1, x0:x1], width, axis)
-        if parts is not None and all(p.sum() >= 0.5 * width**2 and min(_run_width(p)) <= 1.4 * typical
+        if parts is not None and all(p.sum() >= 0.3 * width**2 and min(_run_width(p)) <= 1.3 * typical
                                      for p in parts):
             for part in parts:
                 rows, cols = np.nonzero(part)
@@ -680,7 +707,7 @@ def crop_karyogram(image, size=128, name="image"):
 
     gray8 = _to_uint8(np.asarray(image) if np.asarray(image).ndim == 2 else gray)
     fill = int(np.percentile(gray8, 90))
-    side = max(max(o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]) for o in objects) + 4
+    side = max(9, max(max(o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]) for o in objects)) + 4
     crops = []
     for obj, cls, row in zip(objects, classes, rows):
         x0, y0, x1, y1 = obj.bbox
@@ -688,7 +715,8 @@ def crop_karyogram(image, size=128, name="image"):
         # Other chromosomes reaching into the box are painted over with the background.
         keep = cv2.dilate(obj.mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         region[~keep] = fill
-        region = cv2.copyMakeBorder(region, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=fill)
+        pad_y, pad_x = max(2, (9 - region.shape[0]) // 2 + 1), max(2, (9 - region.shape[1]) // 2 + 1)
+        region = cv2.copyMakeBorder(region, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=fill)
         crops.append(KaryogramCrop(image=preprocess_image(region, size, canvas=side), bbox=obj.bbox,
                                    chromosome_class=cls, row=row, touching=obj.touching, separated=obj.separated))
     order = sorted(range(len(crops)), key=lambda i: (crops[i].row if crops[i].row is not None else 0,
