@@ -10,7 +10,9 @@ Existing files are never overwritten without --overwrite.
 """
 
 import json
+import os
 import pathlib
+import time
 
 
 def register(registry):
@@ -83,6 +85,7 @@ def _run(args):
     (out / "crops").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(exist_ok=True)
     karyograms = []
+    started = time.perf_counter()
     for k in range(args.count):
         seed = args.seed + k
         karyogram = render_karyogram(karyotype, generator=generator, seed=seed, size=args.size)
@@ -91,17 +94,34 @@ def _run(args):
         manifest["image"] = f"karyogram_{k:03d}.png"
         for i, (placed, entry) in enumerate(zip(karyogram.chromosomes, manifest["chromosomes"])):
             stem = _stem(k, i, placed.chromosome_class)
-            write_image(out / "crops" / f"{stem}.png", placed.image)
-            write_image(out / "masks" / f"{stem}.png", placed.banded_mask)
+            write_png(out / "crops" / f"{stem}.png", placed.image)
+            write_png(out / "masks" / f"{stem}.png", placed.banded_mask)
             entry["files"] = {"image": f"crops/{stem}.png", "banded_mask": f"masks/{stem}.png"}
         write_image(out / manifest["image"], karyogram.image)
         atomic_write_bytes(out / f"karyogram_{k:03d}.json", (json.dumps(manifest, indent=1) + "\n").encode())
         karyograms.append(karyogram)
         print(f"karyogram {k}: {len(karyogram.chromosomes)} chromosomes (seed {seed}) -> {out / manifest['image']}")
+    seconds = time.perf_counter() - started
+    print(f"generated {args.count} karyograms in {seconds:.2f} s ({args.count / seconds:.2f} karyograms/s, "
+          "files included, generator load excluded)")
     sheet = karyogram_sheet([kg.image for kg in karyograms], out / "contact_sheet.png",
                             title=f"{args.iscn} ({karyograms[0].source})")
     print(f"wrote {args.count} karyograms, their crops, masks and manifests to {out}; contact sheet {sheet}")
     return 0
+
+
+def write_png(path, image):
+    """Write a uint8 PNG through a temporary file and a rename: a reader never sees half a file
+    (no fsync per file: 95 small files per karyogram; the manifest is written with fsync)."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"cannot encode '{path}' as PNG")
+    temporary = f"{path}.partial-{os.getpid()}"
+    with open(temporary, "wb") as handle:
+        handle.write(encoded.tobytes())
+    os.replace(temporary, path)
 
 
 def karyogram_sheet(images, path, title=None, columns=4):
