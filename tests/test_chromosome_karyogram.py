@@ -211,35 +211,56 @@ def test_errors():
         kc.render_karyogram(46, size=64)
 
 
-def _cli(*argv):
-    code = ("import sys; from kerasgan.cli import main; rc = main(sys.argv[1:]); "
-            "assert 'tensorflow' not in sys.modules, 'TensorFlow imported'; sys.exit(rc)")
-    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+_RUNNER = """
+import contextlib, io, json, sys
+from kerasgan.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    results.append([code, out.getvalue(), err.getvalue()])
+assert "tensorflow" not in sys.modules, "TensorFlow imported"
+print(json.dumps(results))
+"""
+
+
+def _cli(*commands):
+    """Run `kerasgan` commands in one fresh interpreter that must not import TensorFlow;
+    returns [(exit code, stdout, stderr)]."""
+    result = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(list(commands))],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_cli_refuses_bad_input_before_tensorflow(tmp_path):
-    for argv, message in [
-        (["--iscn", "46,XX,+21"], "46"),  # count disagrees with the listed chromosomes
-        (["--iscn", "46,XY,del(5)(p99)"], "p99"),
-        (["--iscn", "47,XX,+21", "--count", "0"], "--count"),
-    ]:
-        result = _cli("generate", "karyotype", "--out", str(tmp_path / "out"), *argv)
-        assert result.returncode == 2, result.stderr
-        assert "kerasgan" in result.stderr and "error" in result.stderr and message in result.stderr
-        assert "Traceback" not in result.stderr
     (tmp_path / "file").write_text("x")
-    result = _cli("generate", "karyotype", "--iscn", "46,XX", "--out", str(tmp_path / "file"))
-    assert result.returncode == 2 and "is a file" in result.stderr
-    result = _cli("generate", "chromosome", "--iscn", "46,XX", "--out", str(tmp_path / "single"))
-    assert result.returncode == 2 and "no abnormal chromosome" in result.stderr
+    out = str(tmp_path / "out")
+    cases = [
+        (["generate", "karyotype", "--out", out, "--iscn", "46,XX,+21"], "46"),  # count disagrees
+        (["generate", "karyotype", "--out", out, "--iscn", "46,XY,del(5)(p99)"], "p99"),
+        (["generate", "karyotype", "--out", out, "--iscn", "47,XX,+21", "--count", "0"], "--count"),
+        (["generate", "karyotype", "--out", str(tmp_path / "file"), "--iscn", "46,XX"], "is a file"),
+        (["generate", "chromosome", "--out", out, "--iscn", "46,XX"], "no abnormal chromosome"),
+    ]
+    for (code, _, stderr), (argv, message) in zip(_cli(*[argv for argv, _ in cases]), cases):
+        assert code == 2, (argv, stderr)
+        assert "kerasgan" in stderr and "error" in stderr and message in stderr, stderr
+        assert "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_writes_karyograms_crops_masks_and_manifests(tmp_path):
     out = tmp_path / "out"
-    result = _cli("generate", "karyotype", "--iscn", "45,X", "--count", "2", "--out", str(out),
-                  "--generator", "none", "--size", "48", "--seed", "7")
-    assert result.returncode == 0, result.stderr
-    assert "45 chromosomes" in result.stdout
+    written, again, single = _cli(
+        ["generate", "karyotype", "--iscn", "45,X", "--count", "2", "--out", str(out), "--generator", "none",
+         "--size", "48", "--seed", "7"],
+        ["generate", "karyotype", "--iscn", "45,X", "--out", str(out), "--generator", "none", "--size", "48"],
+        ["generate", "chromosome", "--iscn", "46,XX,t(9;22)(q34;q11.2)", "--count", "3",
+         "--out", str(tmp_path / "single"), "--generator", "none"])
+    assert written[0] == 0, written[2]
+    assert "45 chromosomes" in written[1]
     for k in range(2):
         manifest = json.loads((out / f"karyogram_{k:03d}.json").read_text())
         assert manifest["seed"] == 7 + k and manifest["iscn"] == "45,X"
@@ -249,11 +270,8 @@ def test_cli_writes_karyograms_crops_masks_and_manifests(tmp_path):
             assert (out / entry["files"]["banded_mask"]).stat().st_size > 0
         assert (out / manifest["image"]).stat().st_size > 0
     assert (out / "contact_sheet.png").stat().st_size > 0
-    again = _cli("generate", "karyotype", "--iscn", "45,X", "--out", str(out), "--generator", "none", "--size", "48")
-    assert again.returncode == 2 and "--overwrite" in again.stderr
-    single = _cli("generate", "chromosome", "--iscn", "46,XX,t(9;22)(q34;q11.2)", "--count", "3",
-                  "--out", str(tmp_path / "single"), "--generator", "none")
-    assert single.returncode == 0, single.stderr
+    assert again[0] == 2 and "--overwrite" in again[2]
+    assert single[0] == 0, single[2]
     manifest = json.loads((tmp_path / "single" / "manifest.json").read_text())
     assert [c["name"] for c in manifest["chromosomes"]] == [
         "der(9)t(9;22)(q34;q11.2)", "der(22)t(9;22)(q34;q11.2)", "der(9)t(9;22)(q34;q11.2)"]
