@@ -48,7 +48,7 @@ _HED_LOG_SCALE = float(-np.log(1e-6))
 
 
 def _as_batch(images, name="images"):
-    """(N, H, W, C) float32 in [0, 1] with C in {1, 3}, and whether the input was one image."""
+    """(N, H, W, 3) float32 in [0, 1] (gray repeated to RGB), and whether the input was one image."""
     images = np.asarray(images)
     if images.dtype == object:
         raise TypeError(f"{name} must be one numeric array (N, H, W, 3); got an object array "
@@ -64,7 +64,11 @@ def _as_batch(images, name="images"):
                          f"or (H, W); got {images.shape} (a batch of gray images (N, H, W) needs [..., None])")
     if images.shape[0] == 0:
         raise ValueError(f"{name} is empty (0 images)")
-    return to_unit_float(images, name), single
+    images = to_unit_float(images, name)
+    if images.shape[-1] == 1:
+        # Gray as R = G = B: one code path; luminance and hematoxylin are then monotone in it.
+        images = np.repeat(images, 3, axis=-1)
+    return images, single
 
 
 def stretch_histogram(images, percentiles=(1.0, 99.0)):
@@ -83,19 +87,21 @@ def _gray(image):
     return image[..., 0] if image.shape[-1] == 1 else image @ GRAY_WEIGHTS
 
 
-def detect_polarity(gray, skew_threshold=0.5):
+def detect_polarity(gray, raw_gray, skew_threshold=0.5, dark_background=0.25):
     """'bright' if nuclei look bright on a dark background (fluorescence), else 'dark'.
 
-    A fluorescence image is mostly dark background with a long tail of bright objects: its
-    stretched gray histogram is skewed to the right (skewness > `skew_threshold`) with the
-    median in the lower half. Stained brightfield is skewed to the left (sparse smears) or
-    near symmetric (dense tissue, skewness ~ 0); ambiguous images are taken as brightfield,
-    the paper's case.
+    Both must hold for 'bright': the unstretched image is dark overall (median of `raw_gray`
+    below `dark_background`: fluorescence shows a black background, brightfield the lamp
+    through glass or stained tissue), and the stretched `gray` histogram is a dark majority
+    with a long bright tail (skewness > `skew_threshold`). Either alone misleads: a tissue
+    section with a patch of bright glass is right-skewed, and a 12-bit brightfield camera
+    image in a uint16 file is dark in absolute terms. Ambiguous images are taken as
+    brightfield, the paper's case.
     """
     gray = np.asarray(gray, np.float64).ravel()
     if np.ptp(gray) < 1e-6:
         return "dark"
-    bright = stats.skew(gray) > skew_threshold and np.median(gray) < 0.5
+    bright = np.median(raw_gray) < dark_background and stats.skew(gray) > skew_threshold
     return "bright" if bright else "dark"
 
 
@@ -174,7 +180,7 @@ def _one_mask(image, stretched, polarity, block_size, offset, components, max_co
               min_size, max_pixels, rng, seed):
     """Mask (H, W) bool and the choices made for one image."""
     gray = _gray(stretched)
-    chosen = polarity if polarity != "auto" else detect_polarity(gray)
+    chosen = polarity if polarity != "auto" else detect_polarity(gray, _gray(image))
     if chosen == "bright":
         # Fluorescence has no absorbing stain: its darkness is the inverted stretched signal
         # (the raw values of a 16-bit file may span a sliver of the range).
