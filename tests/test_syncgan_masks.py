@@ -291,9 +291,42 @@ def test_overlay_draws_outlines_on_the_first_images():
     images = np.full((3, 16, 16, 3), 100, np.uint8)
     masks = np.zeros((3, 16, 16, 1), np.uint8)
     masks[0, 4:9, 4:9] = 1
-    grid = overlay_masks(images, masks, count=2, columns=2)
+    grid = overlay_masks(images, masks, count=2, columns=2, min_side=16)
     assert grid.shape == (20, 40, 3)
     tile = grid[2:18, 2:18]
     green = np.all(tile == (0, 255, 0), axis=-1)
     assert green[4, 4] and green[8, 6] and not green[6, 6] and green.sum() == 16
     assert not np.any(np.all(grid[2:18, 22:38] == (0, 255, 0), axis=-1))
+    # Small images are enlarged (16 px -> x8 for a 128 px minimum side) before the outline.
+    assert overlay_masks(images, masks, count=1).shape == (132, 132, 3)
+
+
+def test_train_command_mask_report_and_overlay(tmp_path, capsys):
+    from kerasgan.data.image_io import read_image
+    from kerasgan.syncgan.commands import unsupervised_masks_with_report
+
+    images, truth, _ = render_cytology(count_per_class=2, image_size=64, seed=3)
+    masks = unsupervised_masks_with_report(images, tmp_path / "run", overlay_count=3)
+    assert masks.shape == truth.shape and dice(masks, truth).mean() >= 0.85
+    printed = capsys.readouterr().out
+    assert "nucleus masks of 4 image(s)" in printed and "implausible: 0" in printed
+    overlay = read_image(tmp_path / "run" / "masks_overlay.png")
+    assert overlay.shape == (132, 3 * 132, 3)   # 3 tiles of 64 px x2 (+2 px frame each side), one row
+    import json
+
+    rows = json.loads((tmp_path / "run" / "masks_report.json").read_text())
+    assert len(rows) == 4 and rows[0]["nucleus_count"] >= 1 and rows[0]["polarity"] == "dark"
+
+
+def test_train_command_strict_masks_stops_before_training(tmp_path, capsys):
+    from kerasgan.cli import main
+    from kerasgan.data.image_io import write_image
+
+    for name in ("benign", "malignant"):
+        write_image(tmp_path / "data" / name / "blank.png", np.full((32, 32, 3), 200, np.uint8))
+    code = main(["train", "syncgan", "--data", str(tmp_path / "data"), "--image-size", "32",
+                 "--strict-masks", "--out", str(tmp_path / "run" / "p.keras")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "kerasgan: error: implausible nucleus mask(s) in 2 of 2 image(s): masks[0] is empty" in err
+    assert not (tmp_path / "run" / "p.keras").exists()

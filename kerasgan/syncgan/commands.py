@@ -48,11 +48,55 @@ def _configure_train(parser):
     parser.add_argument("--mask-epochs", type=int, default=1600, help="epochs of each mask GAN (paper: 1600)")
     parser.add_argument("--cgan-epochs", type=int, default=200, help="epochs of the conditional GAN (paper: 200)")
     parser.add_argument("--out", required=True, help="output: a .keras file or a folder")
+    parser.add_argument("--strict-masks", action="store_true",
+                        help="stop if an unsupervised nucleus mask is implausible (near empty / near full) "
+                             "instead of warning")
+
+
+def _run_folder(out):
+    """Folder of the run's side files: the --out folder, or the folder of a .keras/.zip file."""
+    import pathlib
+
+    out = pathlib.Path(out)
+    return out.parent if out.suffix in (".keras", ".zip") else out
+
+
+def unsupervised_masks_with_report(images, run_folder, strict=False, overlay_count=8, **mask_options):
+    """Section 3.2 masks of the (resized) images, printed sanity report, overlay figure.
+
+    Prints `format_mask_report` (foreground fraction, nucleus count and size per image, the
+    choices made), warnings as `kerasgan: warning: ...` lines, and writes
+    run_folder/masks_overlay.png (the first `overlay_count` images with the masks' outlines)
+    and run_folder/masks_report.json. Returns the masks (N, S, S, 1).
+    """
+    import json
+    import pathlib
+    import warnings
+
+    from kerasgan.data.image_io import write_image
+    from kerasgan.syncgan.masks import format_mask_report, mask_report, nucleus_masks, overlay_masks
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        masks, details = nucleus_masks(images, strict=strict, return_details=True, **mask_options)
+    report = mask_report(masks)
+    print(format_mask_report(report, details))
+    for warning in caught:
+        print(f"kerasgan: warning: {warning.message}")
+    folder = pathlib.Path(run_folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image(folder / "masks_overlay.png", overlay_masks(images, masks, count=overlay_count))
+    (folder / "masks_report.json").write_text(json.dumps(
+        [dict(row, **choices) for row, choices in zip(report, details)], indent=1, default=str) + "\n")
+    print(f"wrote {folder / 'masks_overlay.png'} (masks on the first {min(overlay_count, len(images))} images) "
+          f"and {folder / 'masks_report.json'}")
+    return masks
 
 
 def _run_train(args):
     import time
 
+    from kerasgan.syncgan.folders import prepare_images
     from kerasgan.syncgan.pipeline import SynCGAN
 
     images, labels, classes = _load_data(args)
@@ -60,8 +104,12 @@ def _run_train(args):
         classes=classes, image_size=args.image_size, filters=args.filters,
         noise_channels=args.noise_channels, flip_probability=args.flip_probability, seed=args.seed,
     )
+    # The masks the pipeline would compute, made here so the user sees them before training.
+    images = prepare_images(images, args.image_size)
+    masks = unsupervised_masks_with_report(images, _run_folder(args.out), strict=args.strict_masks,
+                                           **pipeline.config["mask_options"])
     started = time.perf_counter()
-    pipeline.fit(images, labels, mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs,
+    pipeline.fit(images, labels, masks=masks, mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs,
                  batch_size=args.batch_size)
     pipeline.history["wall_seconds"] = round(time.perf_counter() - started, 1)
     path = pipeline.save(args.out)

@@ -399,8 +399,12 @@ def format_mask_report(report, details=None, max_rows=8):
     return "\n".join(lines)
 
 
-def overlay_masks(images, masks, count=8, columns=4, color=(0, 255, 0)):
-    """uint8 RGB grid of the first `count` images with their masks' outlines drawn in `color`."""
+def overlay_masks(images, masks, count=8, columns=4, color=(0, 255, 0), min_side=128):
+    """uint8 RGB grid of the first `count` images with their masks' outlines drawn in `color`.
+
+    Images smaller than `min_side` are enlarged by an integer factor (nearest neighbour) first,
+    so the outlines of small nuclei stay visible.
+    """
     images, _ = _as_batch(images)
     masks = np.asarray(masks)
     if masks.ndim == 3:
@@ -408,11 +412,15 @@ def overlay_masks(images, masks, count=8, columns=4, color=(0, 255, 0)):
     if masks.shape[:3] != images.shape[:3]:
         raise ValueError(f"masks {masks.shape} and images {images.shape} differ in number or size")
     count = min(count, len(images))
+    factor = max(1, -(-min_side // min(images.shape[1:3])))
     tiles = []
     for image, mask in zip(images[:count], masks[:count] > 0):
         rgb = np.repeat(image, 3, -1) if image.shape[-1] == 1 else image
         tile = np.round(rgb * 255).astype(np.uint8)
         mask = mask[..., 0] if mask.ndim == 3 else mask
+        if factor > 1:
+            tile = tile.repeat(factor, 0).repeat(factor, 1)
+            mask = mask.repeat(factor, 0).repeat(factor, 1)
         outline = mask & ~ndimage.binary_erosion(mask)
         tile[outline] = color
         tiles.append(np.pad(tile, ((2, 2), (2, 2), (0, 0)), constant_values=255))
