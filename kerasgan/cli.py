@@ -144,6 +144,12 @@ def one_line(error):
             lines = [wrapped[-1][len(prefix):]]
             break
     message = lines[0] if lines else type(error).__name__
+    if message.endswith(":") and len(lines) > 1:  # "Graph execution error:" says nothing alone
+        detail = [line for line in lines[1:] if not line.startswith(
+            ("[[", "Detected at node", "<stack", "File ", "Traceback", "^"))]
+        if detail:
+            message = f"{message} {detail[0]}"
+            lines = lines[:1]
     if len(lines) > 1:
         message += f" (and {len(lines) - 1} more lines: --debug shows them)"
     if len(message) > MAX_MESSAGE:

@@ -73,7 +73,14 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         for optimizer in _optimizers(self.model):
             if not optimizer.built:
                 raise RuntimeError("compile the model before resuming from a backup")
-        self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
+        weights = os.path.join(self.backup_dir, state["weights"])
+        try:
+            self.model.load_weights(weights)
+        except (OSError, ValueError, KeyError) as error:  # truncated h5, or another model's weights
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ValueError(f"cannot resume from '{weights}': {first[:300]}; the run folder holds a "
+                             "damaged checkpoint or one of another model (other --filters/--image-size?)"
+                             ) from None
         self.model._initial_epoch = state["epoch"]
         self.history_record = list(state.get("history", []))
 
@@ -211,7 +218,9 @@ class EpochArtifacts(keras.callbacks.Callback):
         history = [*self.backup.history_record, {"epoch": number, **_plain_logs(logs)}]
         if self.monitor and logs and self.monitor in logs:
             values = [row[self.monitor] for row in history if self.monitor in row]
-            if values and logs[self.monitor] == (min(values) if self.monitor_mode == "min" else max(values)):
+            earlier, current = values[:-1], values[-1]
+            # Only a strict improvement replaces the best, so a tie keeps the earlier epoch.
+            if not earlier or (current < min(earlier) if self.monitor_mode == "min" else current > max(earlier)):
                 with atomic_path(self.out_dir / "best_generator.keras") as temporary:
                     generator.save(temporary)
         if self.sample_conditions is not None:

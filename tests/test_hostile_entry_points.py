@@ -331,3 +331,32 @@ def test_export_onnx_refuses_an_opset_outside_what_runs():
             export_onnx(None, "x.onnx", opset=opset)
     with pytest.raises(TypeError, match="opset"):
         export_onnx(None, "x.onnx", opset=13.5)
+
+
+@FEW
+@given(flag=st.sampled_from([["--scale-factor", "1.5"], ["--scale-factor", "0"], ["--iterations", "-1"],
+                             ["--max-size", "2.5"], ["--filters", "0"], ["--min-size", "300"]]))
+def test_train_singan_bad_numbers_are_usage_errors(tmp_path_factory, capsys, flag):
+    root = tmp_path_factory.mktemp("singan")
+    write_image(root / "image.png", np.zeros((20, 20, 1), np.uint8))
+    CASES["cli train singan"] += 1
+    assert main(["train", "singan", str(root / "image.png"), "--out", str(root / "run"), *flag]) == 2
+    assert flag[0] in capsys.readouterr().err
+    assert not (root / "run" / "singan.json").exists()
+
+
+def test_singan_out_rules(tmp_path, capsys):
+    write_image(tmp_path / "image.png", np.zeros((20, 20, 1), np.uint8))
+    assert main(["train", "singan", str(tmp_path / "image.png"), "--out", str(tmp_path / "image.png")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    # generate: the file names are known from singan.json, so an overwrite is refused before loading
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "singan.json").write_text(json.dumps({"channel_layout": {"image": 1}}))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "sample_001_image.png").write_bytes(b"earlier")
+    assert main(["generate", "singan", str(run), "--count", "2", "--out", str(tmp_path / "out")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (tmp_path / "out" / "sample_001_image.png").read_bytes() == b"earlier"
+    assert main(["generate", "singan", str(run), "--count", "2", "--out", str(run / "samples")]) == 2
+    assert "lies inside the input DIR" in capsys.readouterr().err

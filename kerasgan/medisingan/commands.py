@@ -10,6 +10,8 @@ Training writes a checkpoint per scale into RUN; the same command resumes an int
 
 import pathlib
 
+from kerasgan._args import fraction, non_negative_int, positive_int
+
 
 def register(registry):
     registry.add("train", "singan", configure=_configure_train, run=_run_train,
@@ -24,18 +26,18 @@ def _configure_train(parser):
                              "in this order; or example:NAME (see kerasgan.medisingan.examples)")
     parser.add_argument("--names", nargs="+", default=None, help="a name per IMAGE (channel layout)")
     parser.add_argument("--out", required=True, help="run folder (checkpoints; resumes if present)")
-    parser.add_argument("--max-size", type=int, default=250)
-    parser.add_argument("--min-size", type=int, default=25)
-    parser.add_argument("--scale-factor", type=float, default=0.75)
-    parser.add_argument("--iterations", type=int, default=2000, help="iterations per scale")
-    parser.add_argument("--filters", type=int, default=32)
-    parser.add_argument("--slice", type=int, default=None, help="NIfTI slice index (default middle)")
+    parser.add_argument("--max-size", type=positive_int, default=250)
+    parser.add_argument("--min-size", type=positive_int, default=25)
+    parser.add_argument("--scale-factor", type=fraction, default=0.75)
+    parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations per scale")
+    parser.add_argument("--filters", type=positive_int, default=32)
+    parser.add_argument("--slice", type=non_negative_int, default=None, help="NIfTI slice index (default middle)")
     parser.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     parser.add_argument("--threads", choices=["auto", "all", "one-per-op"], default="auto",
                         help="threads per TensorFlow op: one-per-op is faster for small pyramids "
                              "(finest scale up to ~60x80 px), all for larger; auto picks by the "
                              "pyramid (TF_NUM_INTRAOP_THREADS, if set, wins)")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=non_negative_int, default=None)
 
 
 def load_inputs(sources, names=None, slice_index=None):
@@ -62,13 +64,31 @@ def load_inputs(sources, names=None, slice_index=None):
     return image, layout, "; ".join(descriptions)
 
 
+def _check_train_arguments(args):
+    """Flags and paths, before TensorFlow (a wrong path fails at once)."""
+    from kerasgan._paths import UsageError, check_output_folder
+
+    if args.scale_factor >= 1:
+        raise UsageError(f"--scale-factor must be below 1 (each scale smaller), got {args.scale_factor}")
+    if args.min_size > args.max_size:
+        raise UsageError(f"--min-size {args.min_size} is larger than --max-size {args.max_size}")
+    files = [source for source in args.images if not source.startswith("example:")]
+    for source in files:
+        if not pathlib.Path(source).exists():
+            raise FileNotFoundError(f"IMAGE '{source}' does not exist")
+        if pathlib.Path(source).is_dir():
+            raise UsageError(f"IMAGE '{source}' is a folder; give image files")
+    return check_output_folder(args.out, {"IMAGE": files}, create=True)
+
+
 def _run_train(args):
+    out = _check_train_arguments(args)
+    image, layout, description = load_inputs(args.images, args.names, args.slice)
+
     import kerasgan  # oneDNN before TensorFlow
     from kerasgan.models import SinGAN
     from kerasgan.models.singan import preferred_intra_op_threads
 
-    image, layout, description = load_inputs(args.images, args.names, args.slice)
-    out = pathlib.Path(args.out)
     print(f"training image: {description} -> {image.shape[0]}x{image.shape[1]}x{image.shape[2]} "
           f"(layout {layout})", flush=True)
     threads = {"all": None, "one-per-op": 1}.get(args.threads)
@@ -88,21 +108,43 @@ def _run_train(args):
 
 def _configure_generate(parser):
     parser.add_argument("model", metavar="DIR", help="a training run folder or a saved SinGAN (.keras)")
-    parser.add_argument("--count", type=int, default=16)
-    parser.add_argument("--start-scale", type=int, default=0)
-    parser.add_argument("--size", type=int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--count", type=positive_int, default=16)
+    parser.add_argument("--start-scale", type=non_negative_int, default=0)
+    parser.add_argument("--size", type=positive_int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--seed", type=non_negative_int, default=None)
     parser.add_argument("--out", required=True, help="output folder for PNGs and grid.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
 
 
-def write_samples(samples, out, layout=None, prefix="sample"):
-    """Write samples (N, H, W, C) in [-1, 1] as PNGs (one per channel group) and grid.png."""
+def sample_file_names(count, layout, prefix="sample"):
+    """The PNG names `write_samples` writes for `count` samples of `layout`, and grid.png."""
+    names = []
+    for index in range(count):
+        for name, channels in layout.items():
+            parts = [name] if int(channels) in (1, 3) else [f"{name}{c}" for c in range(int(channels))]
+            names += [f"{prefix}_{index:03d}_{part}.png" for part in parts]
+    return [*names, "grid.png"]
+
+
+def write_samples(samples, out, layout=None, prefix="sample", overwrite=True):
+    """Write samples (N, H, W, C) in [-1, 1] as PNGs (one per channel group) and grid.png.
+
+    `overwrite=False` refuses (before writing anything) when one of the files exists.
+    NaN/inf samples raise ValueError naming the sample.
+    """
+    import numpy as np
+
+    from kerasgan._paths import check_new_files
     from kerasgan.data.image_io import write_image
     from kerasgan.medisingan.io import split_channels
 
     out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     layout = layout or {"image": samples.shape[-1]}
+    check_new_files(out, sample_file_names(samples.shape[0], layout, prefix), overwrite=overwrite)
+    if not np.all(np.isfinite(samples)):
+        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(samples))[:, 0]})
+        raise ValueError(f"samples {bad[:5]} hold NaN or infinite values; nothing was written")
+    out.mkdir(parents=True, exist_ok=True)
     groups = split_channels(samples, layout)
     written = []
     for index in range(samples.shape[0]):
@@ -162,15 +204,30 @@ def save_grid(samples, path, layout=None, columns=8):
 
 
 def _run_generate(args):
+    import json
+
+    from kerasgan._paths import check_new_files, check_output_folder
+
+    model = pathlib.Path(args.model)
+    if not model.exists():
+        raise FileNotFoundError(f"no SinGAN at '{model}' (a training run folder or a saved .keras file)")
+    out = check_output_folder(args.out, {"DIR": args.model})
+    state = model / "singan.json"
+    if state.is_file():  # the file names are known before TensorFlow: refuse an overwrite at once
+        try:
+            layout = json.loads(state.read_text()).get("channel_layout")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+            raise ValueError(f"'{state}' is corrupt: {error}") from None
+        if isinstance(layout, dict) and layout:
+            check_new_files(out, sample_file_names(args.count, layout), overwrite=args.overwrite)
+
     import kerasgan  # noqa: F401
     from kerasgan.models import SinGAN
 
-    if args.count < 1:
-        raise ValueError(f"--count must be >= 1, got {args.count}")
     model = SinGAN.load(args.model)
     samples = model.sample(args.count, start_scale=args.start_scale,
                            size=tuple(args.size) if args.size else None, seed=args.seed)
-    written = write_samples(samples, args.out, model.channel_layout)
+    written = write_samples(samples, args.out, model.channel_layout, overwrite=args.overwrite)
     print(f"wrote {len(written)} PNGs and grid.png to {args.out} "
           f"({args.count} samples, start scale {args.start_scale} of {model.num_scales})")
     return 0
