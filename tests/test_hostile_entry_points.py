@@ -360,3 +360,75 @@ def test_singan_out_rules(tmp_path, capsys):
     assert (tmp_path / "out" / "sample_001_image.png").read_bytes() == b"earlier"
     assert main(["generate", "singan", str(run), "--count", "2", "--out", str(run / "samples")]) == 2
     assert "lies inside the input DIR" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_mid_run_failures_end_in_one_line_naming_the_file_or_checkpoint(tmp_path, capsys):
+    _aligned_pairs(tmp_path / "data", count=3, size=16)
+    data = (tmp_path / "data" / "p2.png").read_bytes()
+    (tmp_path / "data" / "p2.png").write_bytes(data[: len(data) // 2])  # header intact, pixels cut
+    base = ["train", "pix2pix", "--data", str(tmp_path / "data"), "--image-size", "32", "--filters", "4",
+            "--samples", "1", "--no-shuffle"]
+    assert main([*base, "--out", str(tmp_path / "bad"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "p2.png" in err and err.startswith("kerasgan: error: cannot decode")
+    (tmp_path / "data" / "p2.png").write_bytes(data)
+    run = tmp_path / "run"
+    assert main([*base, "--out", str(run), "--epochs", "1"]) == 0
+    (run / "checkpoints").rename(run / "moved")
+    (run / "checkpoints").write_text("a file where the folder was: the next write fails")
+    capsys.readouterr()
+    assert main([*base, "--out", str(run), "--epochs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "epoch_0001.weights.h5" in err and "end of epoch 1" in err
+    assert (run / "backup" / "epoch_0001.weights.h5").is_file()
+
+
+@FEW
+@given(kind=st.sampled_from(["int16 tif", "float tif 0..255", "float tif 0..1", "uint16 png"]),
+       seed=st.integers(0, 100))
+def test_paired_dataset_reads_values_as_read_image_does(tmp_path_factory, kind, seed):
+    import tensorflow as tf  # noqa: F401 - the pipeline's own import
+
+    from kerasgan.data import paired_image_dataset
+
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(0, 256, (8, 8, 1))
+    image, expected = {
+        "int16 tif": (levels.astype(np.int16) * 16, levels * 16 / 255.0),  # 0..4080 holds > 255
+        "float tif 0..255": (levels.astype(np.float32), levels / 255.0),
+        "float tif 0..1": ((levels / 255.0).astype(np.float32), levels / 255.0),
+        "uint16 png": ((levels * 257).astype(np.uint16), levels * 257 / 65535.0),
+    }[kind]
+    if kind == "int16 tif":
+        expected = levels * 16 / (255.0 if levels.max() * 16 <= 255 else 65535.0)
+    root = tmp_path_factory.mktemp("ranges")
+    suffix = ".png" if kind == "uint16 png" else ".tif"
+    import cv2
+
+    for folder in ("A", "B"):
+        (root / folder).mkdir()
+        assert cv2.imwrite(str(root / folder / f"x{suffix}"), image[..., 0])
+    CASES["paired_image_dataset"] += 1
+    condition, target = next(iter(paired_image_dataset(root, image_size=8, shuffle=False, jitter=False)))
+    np.testing.assert_allclose(condition.numpy()[0], expected * 2 - 1, atol=1e-5)
+    np.testing.assert_allclose(target.numpy()[0], expected * 2 - 1, atol=1e-5)
+
+
+@SOME
+@given(batch_size=st.one_of(st.integers(-3, 0), st.just(2.5), st.just(True), st.just("8")),
+       image_size=st.one_of(st.integers(-3, 0), st.just(2.5), st.just((8,)), st.just("ab")),
+       shard=st.tuples(st.integers(-1, 3), st.integers(0, 3)), which=st.sampled_from(["batch", "size", "shard"]))
+def test_paired_dataset_arguments_are_named(tmp_path_factory, batch_size, image_size, shard, which):
+    from kerasgan.data import paired_image_dataset
+
+    root = tmp_path_factory.mktemp("args")
+    _aligned_pairs(root, count=2)
+    kwargs = {"batch": {"batch_size": batch_size}, "size": {"image_size": image_size},
+              "shard": {"shard_index": shard[0], "num_shards": shard[1]}}[which]
+    if which == "shard" and 0 <= shard[0] < shard[1] <= 2:
+        return
+    CASES["paired_image_dataset"] += 1
+    name = {"batch": "batch_size", "size": "image_size", "shard": "shard_index|num_shards"}[which]
+    with pytest.raises((ValueError, TypeError), match=name):
+        paired_image_dataset(root, **kwargs)
