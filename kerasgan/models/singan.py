@@ -321,7 +321,9 @@ class SinGANScale(keras.Model):
         """One SinGAN iteration as the reference runs it: one Keras call per single-image pass.
 
         Used for networks `per_sample_forward` does not support; the reference the batched
-        iteration is tested against.
+        iteration is tested against. Its gradient penalty goes through Keras's BatchNormalization,
+        whose batch variance (tf.nn.moments) stops the mean's gradient: exact first derivatives,
+        approximate second ones (the batched path's are exact, as the reference's).
         """
         noise, previous_draws = data["noise"], data["previous"]
 

@@ -159,7 +159,11 @@ def per_sample_forward(network, inputs, update_samples=None):
             if layer.activation is keras.activations.tanh:
                 y = tf.tanh(y)
         elif kind == "BatchNormalization":
-            mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+            # Not tf.nn.moments: it stops the gradient of the mean inside the variance, exact for
+            # first derivatives but not for the gradient penalty's second ones (the critic's
+            # pre-norm conv biases then get a nonzero penalty gradient; the reference's is 0).
+            mean = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+            variance = tf.reduce_mean(tf.square(x - mean), axis=[1, 2], keepdims=True)
             y = tf.nn.batch_normalization(x, mean, variance, layer.beta.value, layer.gamma.value,
                                           layer.epsilon)
             _update_moving_statistics(layer, mean[:, 0, 0, :], variance[:, 0, 0, :], update_samples)
