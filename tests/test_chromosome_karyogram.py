@@ -288,3 +288,17 @@ def test_train_folder_accepts_karyograms_beside_crops(tmp_path, trisomy):
     assert "47 chromosomes" in messages[0]
     assert sorted(c for c in classes if c) == sorted(p.chromosome_class for p in trisomy.chromosomes)
     assert classes.count("") == 1 and any(str(n).endswith("single.png") for n in names)
+
+
+def test_crop_karyogram_on_another_layout():
+    # Drawn unlike render_karyogram: tilted chromosomes, centromeres aligned, the layout with X
+    # after 12 (odd seed), bold labels, a grey noisy JPEG background, the karyotype as a title.
+    image, truth = kc.render_karyogram_variant("47,XY,+21", seed=1, cell=160)
+    crops = kc.crop_karyogram(image, size=48)
+    assert len(crops) == len(truth) == 47
+    right = 0
+    for cls, box in truth:
+        best = max(crops, key=lambda crop: iou(crop.bbox, box))
+        assert iou(best.bbox, box) >= 0.7, (cls, best.bbox, box)  # blur and JPEG widen the edges
+        right += best.chromosome_class == cls
+    assert right >= 45, right  # >= 95 %

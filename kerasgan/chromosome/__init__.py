@@ -69,6 +69,8 @@ _EXPORTS = {
     "render_karyogram": "karyogram",
     "crop_karyogram": "karyogram",
     "karyotype_chromosomes": "karyogram",
+    "abnormal_chromosomes": "karyogram",
+    "render_karyogram_variant": "karyogram",
     "Karyogram": "karyogram",
     "PlacedChromosome": "karyogram",
     "KaryogramCrop": "karyogram",

@@ -12,17 +12,21 @@ upright with pter at the top, standing on a common baseline; a line under each g
 class printed under it. All chromosomes of one karyogram share one scale: each is drawn at
 `relative_length * chr1_length` with one `chr1_length` per karyogram.
 
-Cutting (`crop_karyogram`): flat-field the background (grey closing larger than a chromosome
-width), threshold with hysteresis just below the background (pale G-negative bands stay
-attached to their chromosome), connected components; text and lines are dropped by stroke
-width (twice the largest inscribed radius: printed digits and rules are thin strokes,
-chromosomes are wide); fragments split at a pale band are re-joined; components about twice
-as thick as a chromosome (mean width = area / medial-axis length) are reported as touching
-and split at the narrowest column when that gives two chromosome-like parts. Each crop is
-preprocessed as the paper (section 3): grayscale, square padding to the biggest chromosome of
-that karyogram, resize to `size`. When the components form the standard rows, each crop's
-class comes from its row and group (groups found from the printed labels under a row, or by
-the widest horizontal gaps when there are none).
+Cutting (`crop_karyogram`): light chromosomes on a dark background are flipped first; the
+background is flat-fielded (grey closing larger than a chromosome width) and thresholded
+just below it (pale G-negative bands stay attached to their chromosome), in components that
+reach a clearly dark level; edges are then set at 0.35 of the darkest pixel along the same
+row (bands run across an upright chromosome, so a pale band is compared with itself, and
+blur or JPEG halos drop out). Text and rules are dropped by stroke width (twice the largest
+inscribed radius of the unfilled shape: digits and lines are thin strokes, chromosomes are
+wide; rules are also cut where they touch a chromosome); fragments split at a pale band are
+re-joined; components about 1.4 times as wide as a chromosome both across rows and columns
+are reported as touching, and split at the lightest column (or row) when that gives two
+chromosome-like parts. Each crop is preprocessed as the paper (section 3): grayscale, square
+padding to the biggest chromosome of that image, resize to `size`. When the chromosomes form
+four rows, each crop's class comes from its row and group: the groups from the printed
+labels under (or above) the rows, matched to the standard layout or the older one with X
+after 12 and Y after 22, or from the widest horizontal gaps where the labels do not match.
 
 Hand-written because no maintained library lays out or parses karyograms; the image steps
 are OpenCV / scikit-image calls.
@@ -42,6 +46,14 @@ LAYOUT = (
     ("13", "14", "15", "16", "17", "18"),
     ("19", "20", "21", "22", "X", "Y"),
 )
+# The older Denver-group layout some laboratories print: X after 12 in row 2, Y after 22.
+LAYOUT_X_IN_ROW_2 = (
+    ("1", "2", "3", "4", "5"),
+    ("6", "7", "8", "9", "10", "11", "12", "X"),
+    ("13", "14", "15", "16", "17", "18"),
+    ("19", "20", "21", "22", "Y"),
+)
+LAYOUTS = (LAYOUT, LAYOUT_X_IN_ROW_2)
 CLASSES = tuple(c for row in LAYOUT for c in row)
 _ROW_OF = {c: r for r, row in enumerate(LAYOUT) for c in row}
 SYNTHETIC_SOURCE = "SYNTHETIC renderer"
@@ -364,6 +376,85 @@ def abnormal_chromosomes(karyotype):
     return sorted(chosen, key=lambda pair: order[id(pair[0])])
 
 
+def render_karyogram_variant(karyotype, seed=0, cell=256):
+    """A SYNTHETIC karyogram drawn unlike `render_karyogram`, to check `crop_karyogram` (tests,
+    benchmark) on a layout it was not written against: bigger chromosomes (chr1 ~ 0.7 cell,
+    width ~ 0.1 chr1), each tilted up to 8 degrees, centromeres aligned in each row (not a common baseline), the layout with X in
+    row 2 for odd seeds, bold labels (thickness 2 from cell 192) under the groups, rules under half of the
+    rows, a grey background with a gradient, noise, blur and JPEG compression, multiplicative
+    (absorbance) compositing, the karyotype printed at the top.
+    Returns (uint8 image, [(class, bbox)]) with bbox (x0, y0, x1, y1), x1/y1 exclusive."""
+    from kerasgan.chromosome import synthetic
+
+    rng = np.random.default_rng([seed, 99])
+    layout = LAYOUT_X_IN_ROW_2 if seed % 2 else LAYOUT
+    karyotype = _as_karyotype(karyotype)
+    iscn = str(getattr(karyotype, "iscn", ""))
+    chr1_length = rng.uniform(0.66, 0.76) * cell
+    width = rng.uniform(0.085, 0.11) * chr1_length
+    drawn = []
+    for i, chromosome in enumerate(karyotype.chromosomes):
+        item = synthetic.render_chromosome(rng=np.random.default_rng([seed, i, 5]), size=cell, chromosome=chromosome,
+                                    chr1_length=chr1_length, pose="upright", width=width * rng.uniform(0.95, 1.05))
+        angle = rng.uniform(-8, 8)
+        turn = cv2.getRotationMatrix2D((cell / 2, cell / 2), angle, 1.0)
+        image = cv2.warpAffine(item.image, turn, (cell, cell), flags=cv2.INTER_LINEAR, borderValue=255)
+        shape = cv2.warpAffine((item.banded_mask != 255).astype(np.uint8), turn, (cell, cell), flags=cv2.INTER_NEAREST)
+        rows, cols = np.nonzero(shape)
+        box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+        centromere = chromosome.centromere if chromosome.centromere is not None else 0.5
+        drawn.append((chromosome.chromosome_class, image, box, box[1] + centromere * (box[3] - box[1])))
+    members = {c: [d for d in drawn if d[0] == c] for row in layout for c in row}
+    pair_gap, group_gap, margin = int(0.6 * width), int(2.2 * width), int(2 * width)
+    group_width = {c: sum(d[2][2] - d[2][0] for d in m) + pair_gap * max(len(m) - 1, 0) or int(width)
+                   for c, m in members.items()}
+    canvas_w = 2 * margin + max(sum(group_width[c] + group_gap for c in row) for row in layout)
+    font, scale, thickness = cv2.FONT_HERSHEY_DUPLEX, rng.uniform(0.8, 1.1) * cell / 256, 2 if cell >= 192 else 1
+    text_h = cv2.getTextSize("22", font, scale, thickness)[0][1]
+    y, placements, labels = margin + text_h * 2, [], []
+    for r, row in enumerate(layout):
+        ids = [d for c in row for d in members[c]]
+        above = max((d[3] - d[2][1] for d in ids), default=width)
+        below = max((d[2][3] - d[3] for d in ids), default=width)
+        centre_line = y + above
+        row_slot = (canvas_w - 2 * margin) / len(row)
+        for g, c in enumerate(row):
+            x = int(margin + (g + 0.5) * row_slot - group_width[c] / 2)
+            left = x
+            for cls, image, box, centromere in members[c]:
+                top = int(round(centre_line - (centromere - box[1])))
+                placements.append((cls, image, box, x, top))
+                x += box[2] - box[0] + pair_gap
+            labels.append((c, left, max(x - pair_gap, left + int(width)), int(centre_line + below)))
+        y = centre_line + below + 3 * text_h + int(width)
+    canvas = np.full((int(y + margin), canvas_w), 1.0, np.float32)
+    truth = []
+    for cls, image, (x0, y0, x1, y1), x, top in placements:
+        pad = 3
+        region = image[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad].astype(np.float32) / 255.0
+        ox, oy = x - (x0 - max(x0 - pad, 0)), top - (y0 - max(y0 - pad, 0))
+        target = canvas[oy:oy + region.shape[0], ox:ox + region.shape[1]]
+        target *= region[: target.shape[0], : target.shape[1]] / max(float(np.median(image)) / 255.0, 1e-3)
+        truth.append((cls, (x, top, x + x1 - x0, top + y1 - y0)))
+    canvas = np.clip(canvas, 0, 1) * 255.0
+    rule = rng.random(len(layout)) < 0.5
+    for c, left, right, bottom in labels:
+        r = next(i for i, row in enumerate(layout) if c in row)
+        if rule[r]:
+            cv2.line(canvas, (left, bottom + 6), (right, bottom + 6), 20.0, 2)
+        (tw, _), _ = cv2.getTextSize(c, font, scale, thickness)
+        cv2.putText(canvas, c, (int((left + right) / 2 - tw / 2), bottom + 10 + text_h), font, scale, 20.0,
+                    thickness, cv2.LINE_AA)
+    cv2.putText(canvas, iscn, (margin, margin + text_h), font, scale, 20.0, thickness, cv2.LINE_AA)
+    h, w = canvas.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    background = rng.uniform(0.86, 0.95) + 0.04 * (xx / w - 0.5) + 0.03 * (yy / h - 0.5)
+    image = cv2.GaussianBlur(canvas * background, (0, 0), 0.7) + rng.normal(0, 3, canvas.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    _, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 90))])
+    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), truth
+
+
 def karyotype_chromosomes(karyotype, generator=None, seed=0, size=128, count=1, abnormal_only=True,
                           batch_size=None, pose="random"):
     """Single chromosomes of a karyotype (by default only its abnormal ones), `count` each.
@@ -546,9 +637,10 @@ def _chromosome_width(parts):
 
 
 def _rules(mask, width):
-    """Thin horizontal lines (rules under karyogram groups): runs longer than 3 chromosome
-    widths and thinner than half a width."""
-    run = max(9, int(round(3 * width)))
+    """Thin horizontal lines (rules under karyogram groups, one as short as a chromosome's
+    width under a lone Y): runs at least one chromosome width long and thinner than half a
+    width."""
+    run = max(7, int(round(width)))
     horizontal = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
     thick = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, np.ones((max(2, int(0.5 * width)), 1), np.uint8))
     return (horizontal > 0) & (thick == 0)
@@ -563,15 +655,22 @@ def _find_objects(gray):
     width = _chromosome_width(parts)
     if width < 3.0:  # nothing wider than a text stroke
         return [], parts, width
+    # Edges at 0.35 of the darkest of the chromosome along the same row (bands run
+    # across an upright chromosome, so a pale band is compared with itself): blur and JPEG
+    # halos below that are background, and stop bridging neighbours.
+    span = int(max(5, round(0.6 * width))) | 1
+    row_peak = cv2.dilate(np.where(mask, darkness, 0).astype(np.float32), np.ones((1, span), np.uint8))
+    mask = mask & (darkness >= 0.35 * row_peak)
     rules = _rules(mask, width)
-    if rules.any():  # lines under the groups may touch the chromosomes standing on them
-        labels, parts = _components(mask & ~rules)
-        width = _chromosome_width(parts)
+    mask = mask & ~rules  # lines under the groups may touch the chromosomes standing on them
+    labels, parts = _components(mask)
+    width = _chromosome_width(parts)
     wide = [p for p in parts if p["stroke"] >= 0.6 * width]
     thin = [p for p in parts if p["stroke"] < 0.6 * width]
-    chromosome_like = [dict(p, labels=[p["label"]]) for p in wide
-                       if p["area"] >= 0.3 * width**2 and max(p["bbox"][2] - p["bbox"][0], p["bbox"][3] - p["bbox"][1]) >= 0.7 * width]
-    chromosome_like = _merge_fragments(chromosome_like, labels, width)
+    # Pieces of one chromosome split at a pale band are joined before small specks are dropped.
+    chromosome_like = _merge_fragments([dict(p, labels=[p["label"]]) for p in wide], labels, width)
+    chromosome_like = [p for p in chromosome_like if p["area"] >= 0.3 * width**2
+                       and max(p["bbox"][2] - p["bbox"][0], p["bbox"][3] - p["bbox"][1]) >= 0.7 * width]
     objects = []
     for p in chromosome_like:
         x0, y0, x1, y1 = p["bbox"]
@@ -627,11 +726,15 @@ def _label_centres(thin, y_low, y_high, width):
         if not (y_low <= (y0 + y1) / 2 < y_high) or h < 3 or w > 2.5 * h or h > 4 * width:
             continue
         glyphs.append([x0, y0, x1, y1])
+    if glyphs:  # rule ends and specks are much lower than the printed digits
+        tallest = max(b[3] - b[1] for b in glyphs)
+        glyphs = [b for b in glyphs if b[3] - b[1] >= 0.5 * tallest]
     glyphs.sort()
     merged = []
     for box in glyphs:
-        if merged and box[0] - merged[-1][2] < 0.6 * (box[3] - box[1]) and \
-                min(box[3], merged[-1][3]) > max(box[1], merged[-1][1]):
+        # Digits of one number side by side, or pieces of one glyph (a "Y" split at its fork).
+        if merged and box[0] - merged[-1][2] < 0.6 * (box[3] - box[1]) and (
+                min(box[3], merged[-1][3]) > max(box[1], merged[-1][1]) or box[0] < merged[-1][2]):
             merged[-1] = [merged[-1][0], min(merged[-1][1], box[1]), max(merged[-1][2], box[2]),
                           max(merged[-1][3], box[3])]
         else:
@@ -664,8 +767,38 @@ def _groups_by_gaps(xs, count, flexible):
     return group.tolist()
 
 
+def _drop_text_rows(objects, thin, width):
+    """Rows made only of compact objects (long side < 2.2 widths, area < 3 widths squared) are
+    bold labels or a title that passed the stroke test: when removing them leaves exactly the
+    four rows of a karyogram, they move to the label glyphs. (Every karyogram row holds a
+    long chromosome: 1, 6, 13, and X in row 4.)"""
+    rows = _rows(objects)
+    if len(rows) < len(LAYOUT):
+        return objects, thin
+
+    def compact(o):
+        x0, y0, x1, y1 = o.bbox
+        return max(x1 - x0, y1 - y0) < 2.2 * width and o.mask.sum() < 3 * width**2
+
+    text = [r for r in rows if all(compact(objects[i]) for i in r)]
+    if len(rows) - len(text) != len(LAYOUT):
+        return objects, thin
+    dropped = {i for r in text for i in r}
+    for r in rows:  # a label hanging below its row (joined to it through a long chromosome)
+        if r not in text and len(r) >= 3:
+            bottom = float(np.median([objects[i].bbox[3] for i in r]))
+            dropped |= {i for i in r if compact(objects[i]) and objects[i].bbox[1] >= bottom}
+    glyphs = [{"bbox": objects[i].bbox, "stroke": 0.0, "area": int(objects[i].mask.sum())} for i in sorted(dropped)]
+    return [o for i, o in enumerate(objects) if i not in dropped], thin + glyphs
+
+
 def _classify(objects, thin, width):
-    """Class of each object from the standard layout, or None when the rows do not match it."""
+    """Class of each object from a karyogram layout, or None when the rows match none.
+
+    Four rows of chromosomes make a karyogram. The printed labels between the rows (under or
+    above each group) give the groups; the layout (standard, or X in row 2) and the label
+    side are the ones whose label counts match the most rows. A row whose labels do not
+    match is split at its widest horizontal gaps."""
     rows = _rows(objects)
     if len(rows) != len(LAYOUT):
         return [None] * len(objects), [None] * len(objects)
@@ -675,18 +808,22 @@ def _classify(objects, thin, width):
              for r in range(len(rows))]
     above = [_label_centres(thin, extents[r - 1][1] if r else -np.inf, extents[r][0], width)
              for r in range(len(rows))]
-    matches_below = sum(len(b) == len(row) for b, row in zip(below, LAYOUT))
-    matches_above = sum(len(a) == len(row) for a, row in zip(above, LAYOUT))
-    labels = below if matches_below >= matches_above else above
+    best = None
+    for layout in LAYOUTS:  # the standard layout first: it wins ties (no labels at all)
+        for labels in (below, above):
+            matches = sum(len(found) == len(row) for found, row in zip(labels, layout))
+            if best is None or matches > best[0]:
+                best = (matches, layout, labels)
+    _, layout, labels = best
     for r, members in enumerate(rows):
-        names = LAYOUT[r]
+        names = layout[r]
         members = sorted(members, key=lambda i: objects[i].centre[0])
         xs = [objects[i].centre[0] for i in members]
         if len(labels[r]) == len(names):
             centres = np.array(labels[r])
             groups = [int(np.argmin(np.abs(centres - x))) for x in xs]
-        else:
-            groups = _groups_by_gaps(xs, len(names), flexible=(r == len(LAYOUT) - 1))
+        else:  # a sex-chromosome group may be empty (no Y): one group fewer is allowed
+            groups = _groups_by_gaps(xs, len(names), flexible=bool({"X", "Y"} & set(names)))
         for i, g in zip(members, groups):
             classes[i] = names[min(g, len(names) - 1)]
             row_of[i] = r
@@ -709,14 +846,18 @@ def crop_karyogram(image, size=128, name="image"):
         ValueError when no chromosome is found (naming `name`), TypeError for a non-image.
     """
     gray = as_gray_float(image, name)
+    inverted = _dark_background(gray)
+    if inverted:  # light chromosomes on a dark background (e.g. fluorescence): flip
+        gray = gray.max() + gray.min() - gray
     objects, thin, width = _find_objects(gray)
+    objects, thin = _drop_text_rows(objects, thin, width)
     if not objects:
         raise ValueError(f"{name}: no chromosome found (expected dark chromosomes on a light background, "
                          "wider than text strokes)")
     classes, rows = _classify(objects, thin, width)
     from kerasgan.chromosome.data import _to_uint8, preprocess_image
 
-    gray8 = _to_uint8(np.asarray(image) if np.asarray(image).ndim == 2 else gray)
+    gray8 = _to_uint8(np.asarray(image) if np.asarray(image).ndim == 2 and not inverted else gray)
     fill = int(np.percentile(gray8, 90))
     side = max(9, max(max(o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]) for o in objects)) + 4
     crops = []
@@ -736,10 +877,19 @@ def crop_karyogram(image, size=128, name="image"):
     return [crops[i] for i in order]
 
 
+def _dark_background(gray):
+    """True when most of the image (the background) is darker than the middle of its range."""
+    low, high = np.percentile(gray, [0.5, 99.5])
+    return bool(np.median(gray) < (low + high) / 2)
+
+
 def looks_like_karyogram(image, minimum=10):
     """True when an image holds at least `minimum` chromosome-like components (a karyogram or
     metaphase, not a single crop)."""
-    objects, _, _ = _find_objects(as_gray_float(image))
+    gray = as_gray_float(image)
+    if _dark_background(gray):
+        gray = gray.max() + gray.min() - gray
+    objects, _, _ = _find_objects(gray)
     return len(objects) >= minimum
 
 
