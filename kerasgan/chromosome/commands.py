@@ -103,15 +103,26 @@ def load_generator(spec, filters=DEFAULT_FILTERS, size=128, model_size=None):
 # ----------------------------------------------------------------------------- train
 
 
+JITTERS = ("dihedral", "none")
+
+
 def _configure_train(parser):
     parser.add_argument("--data", default="synthetic:2000:1",
-                        help="folder of single-chromosome images, a .npz ChromosomeSet, or "
-                             "synthetic:COUNT[:SEED] (SYNTHETIC renderer; default synthetic:2000:1)")
+                        help="folder of single-chromosome images (or karyograms), a .npz ChromosomeSet, "
+                             "synthetic:COUNT[:SEED] (SYNTHETIC renderer, random banding), "
+                             "ideogram:COUNT[:SEED] (SYNTHETIC human chromosomes 1-22, X, Y), or several "
+                             "joined by '+' (default synthetic:2000:1)")
     parser.add_argument("--validation", default=None,
-                        help="held-out set (same forms as --data); default: 15%% of --data "
-                             "(synthetic: synthetic:200:2)")
+                        help="held-out set (same forms as --data); default: a folder is split "
+                             "0.7/0.15/0.15 train/validation/test as the paper (test_set.npz is kept "
+                             "in the run folder for `kerasgan evaluate chromosome --data`); "
+                             "synthetic data: synthetic:200:2")
     parser.add_argument("--out", required=True, help="run folder")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs at the initial learning rate (pix2pix n_epochs)")
+    parser.add_argument("--epochs-decay", type=int, default=0,
+                        help="epochs more with the learning rate decaying linearly towards 0 "
+                             "(pix2pix n_epochs_decay; the reference default is as many as --epochs)")
     parser.add_argument("--steps-per-epoch", type=int, default=None,
                         help="default: one pass over the training set")
     parser.add_argument("--batch-size", type=int, default=32, help="the paper: 32")
@@ -121,32 +132,117 @@ def _configure_train(parser):
                         help="run the U-Net at this size (the paper: 256; default 128)")
     parser.add_argument("--l1-weight", type=float, default=100.0)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--validate-every", type=int, default=1,
+                        help="score the paper's validation Dice/MAENB every N epochs (and at the last); "
+                             "best_generator.keras is the epoch with the best Dice, as the paper chose")
+    parser.add_argument("--jitter", choices=JITTERS, default="dihedral",
+                        help="training augmentation: random flips and transposes of mask and image "
+                             "(dihedral, default) or none")
     parser.add_argument("--workers", type=int, default=2, help="processes for pattern extraction")
     parser.add_argument("--seed", type=int, default=0)
 
 
-def _run_train(args):
-    for name in ("epochs", "batch_size", "filters"):
+def _check_train_args(args):
+    for name in ("epochs", "batch_size", "filters", "validate_every"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("epochs_decay",):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
+    if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
+        raise ValueError(f"--steps-per-epoch must be at least 1, got {args.steps_per_epoch}")
+    if args.discriminator_filters is not None and args.discriminator_filters < 1:
+        raise ValueError(f"--discriminator-filters must be at least 1, got {args.discriminator_filters}")
+    if not (args.learning_rate > 0 and args.learning_rate < 1):
+        raise ValueError(f"--learning-rate must be in (0, 1), got {args.learning_rate}")
+    if not args.l1_weight >= 0:
+        raise ValueError(f"--l1-weight must be 0 or more, got {args.l1_weight}")
+    if args.model_size is not None and (args.model_size < 128 or args.model_size % 32):
+        raise ValueError(f"--model-size must be a multiple of 32 of at least 128, got {args.model_size}")
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out '{out}' is a file, not a run folder")
+    for flag in ("data", "validation"):
+        spec = getattr(args, flag)
+        if spec is None:
+            continue
+        for part in str(spec).split("+"):
+            if parse_synthetic_spec(part) is None and not pathlib.Path(part).exists():
+                raise FileNotFoundError(f"--{flag} '{part}' does not exist (a folder, a .npz, "
+                                        "synthetic:COUNT[:SEED] or ideogram:COUNT[:SEED])")
+
+
+def _data_identity(spec):
+    """What a --data/--validation value names, for the run-settings record: the spec for the
+    renderer, the absolute path plus a fingerprint of its files for a folder or .npz."""
+    if spec is None:
+        return None
+    from kerasgan.training import files_fingerprint
+
+    parts = []
+    for part in str(spec).split("+"):
+        if parse_synthetic_spec(part) is not None:
+            parts.append(part)
+            continue
+        path = pathlib.Path(part).resolve()
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        parts.append(f"{path} [{files_fingerprint(files)}]")
+    return "+".join(parts)
+
+
+def _run_train(args):
+    _check_train_args(args)
+    out = pathlib.Path(args.out)
+    from kerasgan.training import check_run_settings
+
+    # A run folder caches its data sets and checkpoints: resuming it with other data or
+    # settings would train on the old cache silently, so that is refused.
+    check_run_settings(out, {
+        "--data": _data_identity(args.data), "--validation": _data_identity(args.validation),
+        "--filters": args.filters, "--discriminator-filters": args.discriminator_filters or args.filters,
+        "--model-size": args.model_size, "--l1-weight": args.l1_weight,
+        "--learning-rate": args.learning_rate, "--batch-size": args.batch_size,
+        "--steps-per-epoch": args.steps_per_epoch, "--jitter": args.jitter, "--seed": args.seed,
+        "--validate-every": args.validate_every,
+        # With a decay the schedule of every epoch depends on both counts; without one, a
+        # finished run may be extended by more --epochs.
+        **({"--epochs": args.epochs, "--epochs-decay": args.epochs_decay} if args.epochs_decay else {}),
+    })
     train = load_set(args.data, workers=args.workers, cache=out / "train_set.npz")
+    test = None
     if args.validation:
         validation = load_set(args.validation, workers=args.workers, cache=out / "validation_set.npz")
-    elif str(args.data).startswith("synthetic"):
+    elif all(parse_synthetic_spec(part) is not None for part in str(args.data).split("+")):
         validation = load_set("synthetic:200:2", workers=args.workers, cache=out / "validation_set.npz")
     else:
-        train, validation, _ = train.split((0.85, 0.15, 0.0), seed=args.seed)
+        # The paper's split: 0.7 train, 0.15 validation (best epoch), 0.15 test (kept aside).
+        cached = (out / "validation_set.npz").exists() and (out / "test_set.npz").exists()
+        if cached:
+            from kerasgan.chromosome.data import ChromosomeSet
+
+            train_all = train
+            validation = ChromosomeSet.load(out / "validation_set.npz")
+            test = ChromosomeSet.load(out / "test_set.npz")
+            train = train_all.subset(_split_indices(len(train_all), args.seed)[0])
+        else:
+            indices = _split_indices(len(train), args.seed)
+            validation, test = train.subset(indices[1]), train.subset(indices[2])
+            validation.save(out / "validation_set.npz")
+            test.save(out / "test_set.npz")
+            train = train.subset(indices[0])
     if len(train) < args.batch_size:
         raise ValueError(f"{len(train)} training images are fewer than one batch of {args.batch_size}")
+    if len(validation) == 0:
+        raise ValueError("the validation set is empty (give more images or --validation)")
 
     import keras
     import numpy as np
 
     from kerasgan.chromosome.data import pair_dataset
     from kerasgan.chromosome.model import build_pix2pix
+    from kerasgan.chromosome.validation import ValidationScores, format_validation_table, read_log_csv
     from kerasgan.models.pix2pix import default_gan_optimizer
+    from kerasgan.schedules import LinearDecay
     from kerasgan.serialization import save_weights_npz
     from kerasgan.training import train_gan
 
@@ -157,7 +253,9 @@ def _run_train(args):
     model.compile(generator_optimizer=default_gan_optimizer(args.learning_rate),
                   discriminator_optimizer=default_gan_optimizer(args.learning_rate))
     steps = args.steps_per_epoch or max(1, len(train) // args.batch_size)
-    train_data = pair_dataset(train, batch_size=args.batch_size, seed=args.seed)
+    total_epochs = args.epochs + args.epochs_decay
+    train_data = pair_dataset(train, batch_size=args.batch_size, seed=args.seed,
+                              augment=args.jitter == "dihedral")
     validation_data = pair_dataset(validation, batch_size=args.batch_size, augment=False,
                                    shuffle=False, repeat=False)
     sample_conditions, sample_targets = next(iter(pair_dataset(validation, batch_size=8, augment=False,
@@ -166,21 +264,40 @@ def _run_train(args):
         "size": train.size, "filters": args.filters, "norm": "batch", "model_size": args.model_size,
         "discriminator_filters": args.discriminator_filters or args.filters,
         "train_images": len(train), "validation_images": len(validation),
+        "test_images": None if test is None else len(test),
         "synthetic": train.synthetic, "data": str(args.data), "epochs": args.epochs,
-        "steps_per_epoch": steps, "batch_size": args.batch_size, "seed": args.seed,
+        "epochs_decay": args.epochs_decay, "steps_per_epoch": steps, "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate, "jitter": args.jitter, "validate_every": args.validate_every,
+        "seed": args.seed,
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     import time
 
     start = time.time()
-    train_gan(model, train_data, out, args.epochs, validation_data=validation_data,
+    scores = ValidationScores(validation, every=args.validate_every, total_epochs=total_epochs,
+                              batch_size=args.batch_size)
+    train_gan(model, train_data, out, total_epochs, validation_data=validation_data,
               sample_conditions=np.asarray(sample_conditions), sample_targets=np.asarray(sample_targets),
-              monitor="val_l1", steps_per_epoch=steps)
+              monitor="val_dice", monitor_mode="max", steps_per_epoch=steps,
+              epoch_metrics=[LinearDecay(args.learning_rate, args.epochs, args.epochs_decay), scores])
     config["wall_seconds_this_run"] = round(time.time() - start, 1)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_weights_npz(model.generator, out / "generator.weights.npz")
-    print(f"generator weights: {out / 'generator.weights.npz'}")
+    rows = read_log_csv(out / "log.csv")
+    print("validation (the paper's Table 1: Dice and MAENB of the re-extracted masks)")
+    print(format_validation_table(rows))
+    print(f"wrote {out / 'generator.weights.npz'} (last epoch), {out / 'best_generator.keras'} "
+          f"(best validation Dice), {out / 'log.csv'}")
     return 0
+
+
+def _split_indices(count, seed):
+    """Train/validation/test indices of the paper's 0.7/0.15/0.15 split."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(count)
+    bounds = np.round(np.cumsum((0.7, 0.15))[:2] * count).astype(int)
+    return np.split(order, bounds)
 
 
 # ----------------------------------------------------------------------------- generate

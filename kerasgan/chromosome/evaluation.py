@@ -66,12 +66,12 @@ IDEOGRAM_RESOLUTION = 400
 def ideogram_input_pattern(chromosome_class, length, name="image"):
     """The binary ideogram pattern of a class resampled to `length` samples, bands thinner than
     1.5 px merged into a neighbour (no 128 px image can show them)."""
-    from kerasgan.chromosome.ideogram import ideogram_pattern
+    from kerasgan.chromosome.ideogram import ideogram, ideogram_pattern
     from kerasgan.chromosome.patterns import _remove_short_runs
 
     if not chromosome_class:
         raise ValueError(f"source 'ideogram' needs the chromosome class of every image; {name} has none")
-    pattern = ideogram_pattern(chromosome_class, length, levels="binary")
+    pattern = ideogram_pattern(ideogram(chromosome_class, IDEOGRAM_RESOLUTION), length, levels="binary")
     return _remove_short_runs(pattern, int(np.ceil(1.5 * extraction.SAMPLES_PER_PIXEL)))
 
 
