@@ -45,6 +45,7 @@ class AblationSettings:
     batch_size: int = 8
     steps: int = 600
     discriminator: str = "global"
+    generator: str = "unet"
     seed: int = 0
     steps_per_log: int = 100
 
@@ -60,6 +61,7 @@ def build_variant(name, settings):
     variant = VARIANTS[name]
     keras.utils.set_random_seed(settings.seed)
     model = ModeSeekingPix2Pix(
+        generator=settings.generator,
         discriminator=settings.discriminator,
         image_size=settings.image_size,
         condition_channels=2 if variant["use_structure_map"] else 1,

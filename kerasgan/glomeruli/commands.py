@@ -31,6 +31,8 @@ def _add_data_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=8, help=">= 2 (L_ms compares pairs)")
     parser.add_argument("--discriminator", choices=("patch", "global"), default="global",
                         help="PatchGAN or the paper's whole-image discriminator (appendix)")
+    parser.add_argument("--generator", choices=("unet", "appendix"), default="unet",
+                        help="pix2pix U-Net (4x4) or the appendix's table 1 generator (5x5, bias + BN)")
     parser.add_argument("--allow-empty-masks", action="store_true",
                         help="keep --data pairs whose mask has no foreground (an error otherwise)")
     parser.add_argument("--seed", type=int, default=0)
@@ -110,7 +112,7 @@ def _run_train(args):
         return data.prefetch(tf.data.AUTOTUNE)
 
     model = ModeSeekingPix2Pix(
-        discriminator=args.discriminator, image_size=args.image_size,
+        generator=args.generator, discriminator=args.discriminator, image_size=args.image_size,
         condition_channels=conditions.shape[-1], image_channels=images.shape[-1],
         filters=args.filters, l1_weight=args.l1_weight, mode_seeking_weight=args.mode_seeking_weight,
         conditional_discriminator=args.conditional_discriminator,
@@ -157,7 +159,7 @@ def _run_ablation(args):
     train, test, description = load_data(args)
     settings = ablation.AblationSettings(
         image_size=args.image_size, filters=args.filters, batch_size=args.batch_size,
-        steps=args.steps, discriminator=args.discriminator, seed=args.seed,
+        steps=args.steps, discriminator=args.discriminator, generator=args.generator, seed=args.seed,
     )
     print(f"ablation on {description}\n{len(train)} train / {len(test)} test pairs", flush=True)
     out = pathlib.Path(args.out) if args.out else None

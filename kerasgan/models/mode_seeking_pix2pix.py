@@ -21,6 +21,7 @@ from kerasgan import losses
 from kerasgan.models.pix2pix import Pix2Pix
 
 DISCRIMINATORS = ("patch", "global")
+GENERATORS = ("unet", "appendix")
 
 _BATCH_MESSAGE_MARK = "every training batch needs >= 2 examples"
 BATCH_OF_ONE_MESSAGE = (
@@ -30,7 +31,14 @@ BATCH_OF_ONE_MESSAGE = (
 )
 
 
-def _build_generator(image_size, condition_channels, image_channels, filters, norm):
+def _build_generator(image_size, condition_channels, image_channels, filters, norm, kind="unet"):
+    if kind == "appendix":
+        from kerasgan.networks.appendix_generator import appendix_generator
+
+        return appendix_generator(
+            (image_size, image_size, condition_channels), output_channels=image_channels,
+            filters=filters, norm=norm,
+        )
     from kerasgan.networks.unet import unet_generator
 
     return unet_generator(
@@ -57,13 +65,15 @@ def _build_discriminator(kind, image_size, channels, filters, norm, conditional)
 class ModeSeekingPix2Pix(Pix2Pix):
     """Pix2pix with structure-map conditions, an unconditional D and the mode-seeking loss.
 
-    Either pass built networks, or let the model build the paper's: a U-Net generator
-    (condition_channels -> image_channels) and a PatchGAN (`discriminator="patch"`) or the
-    appendix's whole-image discriminator (`discriminator="global"`).
+    Either pass built networks, or let the model build them: the pix2pix U-Net
+    (`generator="unet"`, 4x4 kernels) or the appendix's table 1 generator (`generator=
+    "appendix"`, 5x5 kernels with bias and batch norm), and the appendix's whole-image
+    discriminator (`discriminator="global"`, the default) or a PatchGAN ("patch").
 
     Args:
-        generator: a keras.Model condition -> image in [-1, 1], or None to build the U-Net.
-        discriminator: a keras.Model returning logits, or "patch" / "global" to build one.
+        generator: a keras.Model condition -> image in [-1, 1], or "unet" (None) / "appendix"
+            to build one.
+        discriminator: a keras.Model returning logits, or "global" (appendix table 2) / "patch".
         image_size: side of the square images when building networks (a multiple of 2**depth
             of the U-Net; any power of two works).
         condition_channels: 2 for concat(mask, structure map), 1 for the mask only.
@@ -82,7 +92,7 @@ class ModeSeekingPix2Pix(Pix2Pix):
     def __init__(
         self,
         generator=None,
-        discriminator="patch",
+        discriminator="global",
         image_size=256,
         condition_channels=2,
         image_channels=3,
@@ -96,12 +106,15 @@ class ModeSeekingPix2Pix(Pix2Pix):
         reconstruction_loss="l1",
         **kwargs,
     ):
-        if generator is None:
+        if generator is None or isinstance(generator, str):
+            kind = generator or "unet"
+            if kind not in GENERATORS:
+                raise ValueError(f"generator must be a keras.Model or one of {GENERATORS}, got {generator!r}")
             for name, value in (("image_size", image_size), ("condition_channels", condition_channels),
                                 ("image_channels", image_channels), ("filters", filters)):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     raise ValueError(f"{name} must be a positive int, got {value!r}")
-            generator = _build_generator(image_size, condition_channels, image_channels, filters, norm)
+            generator = _build_generator(image_size, condition_channels, image_channels, filters, norm, kind)
         elif isinstance(generator, keras.Model):
             # A given generator defines the sizes (so a config always describes the networks).
             image_size = generator.input_shape[1]

@@ -8,6 +8,7 @@ _EXPORTS = {
     "patch_discriminator": "patchgan",
     "patch_receptive_field": "patchgan",
     "global_discriminator": "global_discriminator",
+    "appendix_generator": "appendix_generator",
     "mask_generator": "mask_generator",
     "singan_generator": "singan_blocks",
     "singan_critic": "singan_blocks",

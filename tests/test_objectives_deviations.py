@@ -1,0 +1,70 @@
+"""Deviations from the papers found in review, each fixed (issue 12): tests that fail on the old
+behaviour. Mode-seeking normalisation (deviation 2) is in test_objectives_pix2pix.py, label
+flipping per iteration (deviation 4) in test_objectives_mask_gan.py."""
+
+import argparse
+
+import keras
+import numpy as np
+import pytest
+
+import kerasgan  # noqa: F401
+from kerasgan.models import ModeSeekingPix2Pix
+from kerasgan.networks.appendix_generator import appendix_generator, layer_parameter_counts
+
+
+# ------------------------------------------------------------------ deviation 5: appendix generator
+def test_appendix_generator_layers_by_hand():
+    """5x5 convs with bias; batch norm (scale + shift) on all but the first and the output."""
+    model = appendix_generator((32, 32, 2), 3, filters=2)
+    # encoder filters 2, 4, 8, 16, 16; decoder inputs are [up, skip] concatenations
+    expected = [25 * 2 * 2 + 2, 25 * 2 * 4 + 3 * 4, 25 * 4 * 8 + 3 * 8, 25 * 8 * 16 + 3 * 16,
+                25 * 16 * 16 + 3 * 16,
+                25 * 16 * 16 + 3 * 16, 25 * 32 * 8 + 3 * 8, 25 * 16 * 4 + 3 * 4, 25 * 8 * 2 + 3 * 2,
+                25 * 4 * 3 + 3]
+    assert layer_parameter_counts(model) == expected
+    kernels = {layer.kernel_size for layer in model.layers if hasattr(layer, "kernel_size")}
+    assert kernels == {(5, 5)}
+    dropouts = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts == ["up3_dropout", "up2_dropout", "up1_dropout"]  # the three innermost
+    assert model.output_shape == (None, 32, 32, 3)
+    out = np.asarray(model(np.zeros((1, 32, 32, 2), np.float32)))
+    assert np.all(np.abs(out) <= 1.0)
+
+
+# Allender et al., appendix table 1, "Number of parameters" per conv/deconv row (256 px, 64
+# filters, a one-channel input as the first row implies; "655513" printed for the innermost).
+TABLE_1 = [1664, 205184, 819968, 3278336, 6555136, 6555136, 6555136, 6555136,
+           6555136, 13108736, 13108736, 13108736, 6554368, 1638784, 409792, 9603]
+
+
+@pytest.mark.slow
+def test_appendix_generator_parameter_counts_equal_table_1():
+    model = appendix_generator((256, 256, 1), 3, filters=64)
+    assert layer_parameter_counts(model) == TABLE_1
+    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers
+              if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+    assert shapes[7] == (1, 1, 512) and shapes[-1] == (256, 256, 3)
+
+
+def test_mode_seeking_model_builds_the_appendix_networks_by_default_discriminator():
+    model = ModeSeekingPix2Pix(generator="appendix", image_size=32, filters=2)
+    assert any(layer.name == "up3_dropout" for layer in model.generator.layers)
+    assert model.discriminator.output_shape == (None, 1)  # appendix table 2 (whole image)
+    assert ModeSeekingPix2Pix(image_size=32, filters=2).discriminator.output_shape == (None, 1)
+    with pytest.raises(ValueError, match="generator must be"):
+        ModeSeekingPix2Pix(generator="resnet", image_size=32, filters=2)
+
+
+def test_glomeruli_cli_and_ablation_offer_the_appendix_generator():
+    from kerasgan.glomeruli import ablation, commands
+
+    parser = argparse.ArgumentParser()
+    commands._add_data_arguments(parser)
+    args = parser.parse_args(["--generator", "appendix"])
+    assert args.generator == "appendix" and args.discriminator == "global"
+    assert parser.parse_args([]).generator == "unet"
+    settings = ablation.AblationSettings(image_size=32, filters=2, generator="appendix")
+    model = ablation.build_variant("full", settings)
+    assert {layer.kernel_size for layer in model.generator.layers if hasattr(layer, "kernel_size")} == {(5, 5)}
+    assert model.discriminator.output_shape == (None, 1)
