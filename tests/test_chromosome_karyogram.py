@@ -302,3 +302,13 @@ def test_crop_karyogram_on_another_layout():
         assert iou(best.bbox, box) >= 0.7, (cls, best.bbox, box)  # blur and JPEG widen the edges
         right += best.chromosome_class == cls
     assert right >= 45, right  # >= 95 %
+
+
+def test_pipelined_karyograms_equal_one_by_one():
+    generator = CountingGenerator()
+    many = list(kc.render_karyograms("45,X", [3, 4], generator=generator, size=48))
+    assert [len(b) for b in generator.batches] == [45, 45]
+    for seed, karyogram in zip([3, 4], many):
+        single = kc.render_karyogram("45,X", generator=CountingGenerator(), seed=seed, size=48)
+        np.testing.assert_array_equal(karyogram.image, single.image)
+        assert karyogram.manifest() == single.manifest()

@@ -67,6 +67,7 @@ _EXPORTS = {
     "ISCNError": "iscn",
     # karyogram.py: whole karyograms in and out
     "render_karyogram": "karyogram",
+    "render_karyograms": "karyogram",
     "crop_karyogram": "karyogram",
     "karyotype_chromosomes": "karyogram",
     "abnormal_chromosomes": "karyogram",

@@ -176,23 +176,29 @@ def _draw_cells(chromosomes, seed, size, chr1_length, width, generator, batch_si
 
     With a generator, the masks come from `render_chromosome_mask` and every image from one
     batched generator call per `batch_size` masks; without, from the SYNTHETIC renderer."""
+    images, masks = _draw_masks(chromosomes, seed, size, chr1_length, width, generator is None, upright)
+    if generator is not None and len(masks):
+        images = _generate(generator, masks, batch_size or len(masks))
+    return images, masks
+
+
+def _draw_masks(chromosomes, seed, size, chr1_length, width, with_images, upright=True):
+    """(images or None, banded masks): the SYNTHETIC renderer's images when `with_images`."""
     from kerasgan.chromosome import synthetic
 
     pose = "upright" if upright else "random"
     masks = np.empty((len(chromosomes), size, size), np.uint8)
-    images = np.empty_like(masks)
+    images = np.empty_like(masks) if with_images else None
     for i, chromosome in enumerate(chromosomes):
         rng = np.random.default_rng([seed, i])
         own_width = width * rng.uniform(0.94, 1.06)
-        if generator is None:
+        if with_images:
             item = synthetic.render_chromosome(rng=rng, size=size, chromosome=chromosome,
                                                chr1_length=chr1_length, pose=pose, width=own_width)
             images[i], masks[i] = item.image, item.banded_mask
         else:
             masks[i], _ = synthetic.render_chromosome_mask(rng, size=size, chromosome=chromosome,
                                                            chr1_length=chr1_length, pose=pose, width=own_width)
-    if generator is not None and len(masks):
-        images[:] = _generate(generator, masks, batch_size or len(masks))
     return images, masks
 
 
@@ -245,6 +251,11 @@ def render_karyogram(karyotype, generator=None, seed=0, size=128, pair_gap=None,
         Karyogram (image uint8 H x W, chromosomes: list of PlacedChromosome in karyotype
         order, manifest()).
     """
+    prepared = _prepare(karyotype, seed, size, chr1_length, width, generator is None)
+    return _finish(prepared, generator, batch_size, pair_gap)
+
+
+def _prepare(karyotype, seed, size, chr1_length, width, with_images):
     _check_generator_inputs(size, seed)
     parsed = _as_karyotype(karyotype)
     chromosomes = list(parsed.chromosomes)
@@ -256,9 +267,37 @@ def render_karyogram(karyotype, generator=None, seed=0, size=128, pair_gap=None,
     default_length, default_width = _scale(rng, size)
     chr1_length = float(chr1_length or default_length)
     width = float(width or default_width)
-    images, masks = _draw_cells(chromosomes, seed, size, chr1_length, width, generator, batch_size)
+    images, masks = _draw_masks(chromosomes, seed, size, chr1_length, width, with_images)
+    return parsed, chromosomes, images, masks, seed, size, chr1_length, width
+
+
+def _finish(prepared, generator, batch_size, pair_gap):
+    parsed, chromosomes, images, masks, seed, size, chr1_length, width = prepared
+    if generator is not None and len(masks):
+        images = _generate(generator, masks, batch_size or len(masks))
     return _compose(parsed, chromosomes, images, masks, seed, size, chr1_length, width,
                     SYNTHETIC_SOURCE if generator is None else GENERATOR_SOURCE, pair_gap)
+
+
+def render_karyograms(karyotype, seeds, generator=None, size=128, batch_size=None, pair_gap=None):
+    """`render_karyogram` for each seed, yielded in order. With a generator, the next
+    karyogram's banded masks are drawn in a background thread while the generator runs on
+    the current one (TensorFlow releases the GIL while it executes)."""
+    parsed = _as_karyotype(karyotype)
+    seeds = list(seeds)
+    if generator is None:
+        for seed in seeds:
+            yield render_karyogram(parsed, None, seed=seed, size=size, pair_gap=pair_gap)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_prepare, parsed, seeds[0], size, None, None, False) if seeds else None
+        for k in range(len(seeds)):
+            prepared = pending.result()
+            if k + 1 < len(seeds):
+                pending = pool.submit(_prepare, parsed, seeds[k + 1], size, None, None, False)
+            yield _finish(prepared, generator, batch_size, pair_gap)
 
 
 def _font(size):

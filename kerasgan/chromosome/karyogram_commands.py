@@ -79,16 +79,15 @@ def _run(args):
         from kerasgan.chromosome.commands import load_generator
 
         generator = load_generator(args.generator, filters=args.filters, size=args.size)
-    from kerasgan.chromosome.karyogram import render_karyogram
+    from kerasgan.chromosome.karyogram import render_karyograms
     from kerasgan.data.image_io import atomic_write_bytes, write_image
 
     (out / "crops").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(exist_ok=True)
     karyograms = []
     started = time.perf_counter()
-    for k in range(args.count):
-        seed = args.seed + k
-        karyogram = render_karyogram(karyotype, generator=generator, seed=seed, size=args.size)
+    seeds = [args.seed + k for k in range(args.count)]
+    for k, (seed, karyogram) in enumerate(zip(seeds, render_karyograms(karyotype, seeds, generator, size=args.size))):
         manifest = karyogram.manifest()
         manifest["generator"] = args.generator
         manifest["image"] = f"karyogram_{k:03d}.png"
