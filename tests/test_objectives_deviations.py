@@ -68,3 +68,67 @@ def test_glomeruli_cli_and_ablation_offer_the_appendix_generator():
     model = ablation.build_variant("full", settings)
     assert {layer.kernel_size for layer in model.generator.layers if hasattr(layer, "kernel_size")} == {(5, 5)}
     assert model.discriminator.output_shape == (None, 1)
+
+
+# ------------------------------------------------------------------ deviation 4: SynCGAN validation
+SYNCGAN_TINY = dict(image_size=32, filters=2, noise_channels=1, depth=2, n_layers=1)
+
+
+def _cytology(count_per_class, seed):
+    from kerasgan.syncgan.renderer import render_cytology
+
+    return render_cytology(count_per_class=count_per_class, image_size=32, seed=seed)
+
+
+def test_syncgan_picks_the_cgan_epoch_on_the_given_validation_split_and_trains_on_all(monkeypatch):
+    from kerasgan.syncgan import pipeline as pipeline_module
+
+    seen = {}
+    original_pairs, original_best = pipeline_module._pair_dataset, pipeline_module.BestGeneratorByValidationLoss
+
+    def pair_dataset(conditions, targets, *args, **kwargs):
+        seen["train"] = len(conditions)
+        return original_pairs(conditions, targets, *args, **kwargs)
+
+    class Best(original_best):
+        def __init__(self, conditions, targets, batch_size=8):
+            seen["validation_targets"] = np.array(targets)
+            super().__init__(conditions, targets, batch_size)
+
+    monkeypatch.setattr(pipeline_module, "_pair_dataset", pair_dataset)
+    monkeypatch.setattr(pipeline_module, "BestGeneratorByValidationLoss", Best)
+    images, masks, labels = _cytology(3, seed=2)
+    val_images, val_masks, val_labels = _cytology(1, seed=5)
+    model = pipeline_module.SynCGAN(**SYNCGAN_TINY)
+    history = model.fit(images, labels, masks=masks, mask_epochs=0, cgan_epochs=1, batch_size=2,
+                        verbose=0, validation=(val_images, val_labels, val_masks))
+    assert seen["train"] == len(images)  # no carve-out from the training images
+    expected = val_images.astype(np.float32) / 127.5 - 1.0
+    np.testing.assert_allclose(seen["validation_targets"], expected, atol=1e-6)
+    assert history["cgan_best_epoch"] == 0
+
+
+def test_study_passes_its_own_validation_split_to_syncgan(monkeypatch):
+    from kerasgan.syncgan import study
+    from kerasgan.syncgan.pipeline import SynCGAN
+
+    class Stop(Exception):
+        pass
+
+    calls = {}
+
+    def fit(self, images, labels, **kwargs):
+        calls.update(images=np.array(images), validation=kwargs.get("validation"))
+        raise Stop
+
+    monkeypatch.setattr(SynCGAN, "fit", fit)
+    images, _, labels = _cytology(5, seed=1)
+    with pytest.raises(Stop):
+        study.run_study(images, labels, ["benign", "malignant"], seeds=(0,), image_size=32,
+                        syncgan_options={k: v for k, v in SYNCGAN_TINY.items() if k != "image_size"},
+                        verbose=0)
+    train, validation, _ = study.split_3_1_1(labels, 0)
+    np.testing.assert_array_equal(calls["images"], images[train])
+    assert calls["validation"] is not None
+    np.testing.assert_array_equal(calls["validation"][0], images[validation])
+    np.testing.assert_array_equal(calls["validation"][1], labels[validation])

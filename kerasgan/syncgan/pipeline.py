@@ -8,7 +8,8 @@
    BCE + 100 * MSE; the generator kept is the one with the lowest generator loss on held-out
    validation pairs.
 3. One mask GAN per class, noise -> mask (section 3.4, `MaskGAN`), with label smoothing and
-   label flipping for the discriminator.
+   label flipping for the discriminator ("at some random iterations": a whole iteration's
+   targets swapped with probability `flip_probability`, 0.05 by default; the paper gives none).
 4. `generate(class, count)`: masks from that class's mask GAN, thresholded to binary, turned
    into RGB images by the conditional GAN; (image, mask) pairs match one to one.
 """
@@ -290,6 +291,7 @@ class SynCGAN:
         batch_size=8,
         mask_batch_size=None,
         validation_fraction=0.2,
+        validation=None,
         augment=True,
         verbose="auto",
         callbacks=(),
@@ -303,7 +305,11 @@ class SynCGAN:
             mask_epochs, cgan_epochs: epochs of each mask GAN and of the conditional GAN
                 (paper: 1600 and 200).
             batch_size: batch of the conditional GAN; mask_batch_size of the mask GANs.
-            validation_fraction: share of the pairs held out to pick the best CGAN epoch.
+            validation_fraction: share of the pairs held out to pick the best CGAN epoch when no
+                `validation` set is given.
+            validation: (images, labels) or (images, labels, masks) of a separate validation
+                split (the study's 3:1:1 split, as the paper's section 4.1): the best CGAN epoch
+                is chosen on it and every training image trains. Its labels are checked only.
             augment: random flips and 90-degree rotations of the training pairs/masks
                 (cytology has no preferred orientation).
             verbose: Keras verbosity (progress bars).
@@ -317,20 +323,31 @@ class SynCGAN:
         conditions = masks.astype(np.float32) * 2.0 - 1.0
         targets = images.astype(np.float32) / 127.5 - 1.0
         rng = np.random.default_rng(seed)
-        order = rng.permutation(len(images))
-        held_out = int(round(validation_fraction * len(images))) if len(images) > 1 else 0
-        if validation_fraction > 0 and len(images) > 1:
-            held_out = max(held_out, 1)
-        validation, train = order[:held_out], order[held_out:]
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+                raise ValueError("validation must be (images, labels) or (images, labels, masks)")
+            val_images, _, val_masks = self.prepare(*validation) if len(validation) == 3 else \
+                self.prepare(validation[0], validation[1])
+            val_conditions = val_masks.astype(np.float32) * 2.0 - 1.0
+            val_targets = val_images.astype(np.float32) / 127.5 - 1.0
+            train, held_out = np.arange(len(images)), len(val_images)
+        else:
+            order = rng.permutation(len(images))
+            held_out = int(round(validation_fraction * len(images))) if len(images) > 1 else 0
+            if validation_fraction > 0 and len(images) > 1:
+                held_out = max(held_out, 1)
+            carved, train = order[:held_out], order[held_out:]
+            val_conditions, val_targets = conditions[carved], targets[carved]
 
         callbacks = list(callbacks)
         best = None
         if held_out:
-            best = BestGeneratorByValidationLoss(conditions[validation], targets[validation], batch_size)
+            best = BestGeneratorByValidationLoss(val_conditions, val_targets, batch_size)
             callbacks.append(best)
         if cgan_epochs > 0:
+            source = "validation pairs" if validation is not None else "held out"
             print(f"SynCGAN: conditional GAN mask -> image on {len(train)} pairs "
-                  f"({held_out} held out to pick the best epoch)")
+                  f"({held_out} {source} pick the best epoch)")
             result = self.cgan.fit(
                 _pair_dataset(conditions[train], targets[train], batch_size, augment, seed),
                 epochs=cgan_epochs, verbose=verbose, callbacks=callbacks,

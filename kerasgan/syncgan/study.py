@@ -293,8 +293,10 @@ def run_study(
 
         clock = time.perf_counter()
         pipeline = SynCGAN(classes=classes, image_size=image_size, seed=seed, **options)
+        # the CGAN's best epoch is chosen on the study's own validation split (section 4.1)
         pipeline.fit(x_train, y_train, mask_epochs=mask_epochs, cgan_epochs=cgan_epochs,
-                     batch_size=batch_size, verbose=verbose)
+                     batch_size=batch_size, validation=(images[validation], labels[validation]),
+                     verbose=verbose)
         proposed = {k: pipeline.generate(k, counts[k], seed=seed)[0] for k in range(len(classes))}
         timing["syncgan_seconds"].append(time.perf_counter() - clock)
         if out is not None and seed == seeds[0]:
