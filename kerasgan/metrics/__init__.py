@@ -1,4 +1,4 @@
-"""Evaluation metrics: segmentation agreement (Dice, MAENB), output diversity, SIFID.
+"""Evaluation metrics: segmentation agreement (Dice, MAENB), output diversity, SIFID, realism.
 
 One module per family; everything is re-exported here and imported on first use.
 """
@@ -22,6 +22,13 @@ _EXPORTS = {
     "patch_statistic_distance": "sifid",
     "frechet_distance": "sifid",
     "inception_features": "sifid",
+    # realism.py (weight-free realism against held-out real images, issue 16)
+    "realism_report": "realism",
+    "format_realism_table": "realism",
+    "patch_frechet_distance": "realism",
+    "sharpness_ratio": "realism",
+    "mean_gradient_magnitude": "realism",
+    "intensity_wasserstein": "realism",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
