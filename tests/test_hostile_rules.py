@@ -301,3 +301,41 @@ def test_run_settings_refuse_a_resume_with_other_settings(tmp_path_factory, reco
             check_run_settings(run, now)
         message = str(error.value)
         assert change in message and "\n" not in message
+
+
+# -- write_image ---------------------------------------------------------------------------
+
+@MANY
+@given(data=st.data(), dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32, np.bool_]),
+       shape=hnp.array_shapes(min_dims=2, max_dims=3, min_side=0, max_side=6),
+       extension=st.sampled_from([".png", ".tif", ".jpg", ".bmp", ".xyz", ".gif", ""]))
+def test_write_image_writes_what_it_was_given_or_names_the_file(tmp_path_factory, data, dtype, shape, extension):
+    from kerasgan.data import read_image, write_image
+
+    high = {np.uint8: 255, np.uint16: 65535, np.int32: 65535}.get(dtype)
+    elements = st.integers(0, high) if high else (st.floats(0, 1, width=32) if dtype == np.float32 else None)
+    image = data.draw(hnp.arrays(dtype, shape, elements=elements))
+    path = tmp_path_factory.mktemp("write") / f"out{extension}"
+    CASES["write_image"] += 1
+    empty = 0 in image.shape
+    bad_channels = image.ndim == 3 and image.shape[-1] not in (1, 3, 4)
+    if extension in (".xyz", ".gif") or empty or bad_channels:
+        with pytest.raises(ValueError, match="out"):
+            write_image(path, image)
+        assert not path.exists()
+        return
+    write_image(path, image)
+    if extension in (".png", "") and dtype in (np.uint8, np.uint16):
+        np.testing.assert_array_equal(read_image(path)[..., 0] if image.ndim == 2 else read_image(path),
+                                      image)
+    if extension == ".bmp" and dtype == np.uint16 and image.ndim == 2:
+        # BMP holds 8 bits: the 16-bit values are scaled by 1/257, not saturated.
+        np.testing.assert_array_equal(read_image(path)[..., 0], np.round(image / 257.0).astype(np.uint8))
+
+
+def test_16_bit_into_an_8_bit_format_is_scaled_not_saturated(tmp_path):
+    from kerasgan.data import read_image, write_image
+
+    image = np.array([[0, 257, 30000, 65535]], np.uint16)
+    write_image(tmp_path / "x.bmp", image)
+    np.testing.assert_array_equal(read_image(tmp_path / "x.bmp")[..., 0], [[0, 1, 117, 255]])

@@ -216,9 +216,11 @@ def atomic_write_bytes(path, data):
 
 
 def write_image(path, image):
-    """Write an image atomically; the format follows the extension (PNG keeps uint16).
+    """Write an image atomically; the format follows the extension (PNG and TIFF keep uint16).
 
-    Float images are taken in [0, 1] and stored as uint8.
+    Other dtypes go through `to_unit_float` and are stored as uint8; uint16 into JPEG or BMP
+    (8-bit formats) is scaled by 1/257. An unknown extension or an empty image raises
+    ValueError naming the file.
     """
     path = pathlib.Path(path)
     image = np.asarray(image)
@@ -226,13 +228,21 @@ def write_image(path, image):
         image = image[..., None]
     if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
         raise ValueError(f"cannot write {_describe(path)}: expected H x W x 1/3/4, got {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"cannot write {_describe(path)}: the image is empty ({image.shape[0]}x{image.shape[1]})")
+    extension = path.suffix.lower() or ".png"
+    if extension not in IMAGE_EXTENSIONS:
+        raise ValueError(f"cannot write {_describe(path)}: unknown image extension {extension!r} "
+                         f"(use one of {' '.join(IMAGE_EXTENSIONS)})")
+    if image.dtype == np.uint16 and extension in (".jpg", ".jpeg", ".bmp"):
+        # These formats hold 8 bits; OpenCV would saturate the 16-bit values, not scale them.
+        image = np.round(image / 257.0).astype(np.uint8)
     if image.dtype not in (np.uint8, np.uint16):
         image = np.round(to_unit_float(image, f"image for {_describe(path)}") * 255.0).astype(np.uint8)
     if image.shape[-1] == 3:
         image = image[..., ::-1]
     elif image.shape[-1] == 4:
         image = image[..., [2, 1, 0, 3]]
-    extension = path.suffix.lower() or ".png"
     ok, encoded = cv2.imencode(extension, np.ascontiguousarray(image))
     if not ok:
         raise ValueError(f"cannot encode {_describe(path)} as {extension}")
