@@ -132,3 +132,67 @@ def test_study_passes_its_own_validation_split_to_syncgan(monkeypatch):
     assert calls["validation"] is not None
     np.testing.assert_array_equal(calls["validation"][0], images[validation])
     np.testing.assert_array_equal(calls["validation"][1], labels[validation])
+
+
+# ------------------------------------------------------------------ deviation 1: inference protocol
+def _unet_with_dropout(dropout=0.5):
+    from kerasgan.networks import unet_generator
+
+    keras.utils.set_random_seed(3)
+    generator = unet_generator((64, 64, 1), 1, filters=2, dropout=dropout)  # depth 6: one dropout level
+    # moving statistics away from (0, 1), so inference mode and batch statistics differ clearly
+    for layer in generator.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(np.full(layer.moving_mean.shape, 0.3, np.float32))
+            layer.moving_variance.assign(np.full(layer.moving_variance.shape, 2.0, np.float32))
+    return generator
+
+
+def _moving_statistics(generator):
+    return [np.array(v) for v in generator.non_trainable_variables if "seed_generator" not in v.path]
+
+
+def test_reference_inference_uses_batch_statistics_and_never_writes_them():
+    from kerasgan.models.pix2pix import run_generator
+
+    generator = _unet_with_dropout(dropout=0.0)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)
+    before = _moving_statistics(generator)
+    reference = np.asarray(run_generator(generator, x, "reference"))
+    for got, expected in zip(_moving_statistics(generator), before):
+        np.testing.assert_array_equal(got, expected)
+    # batch statistics: what a train-mode call computes (that call does write them; compare after)
+    train_mode = np.asarray(generator(x, training=True))
+    np.testing.assert_allclose(reference, train_mode, atol=1e-6)
+    assert any(not np.allclose(got, expected) for got, expected in zip(_moving_statistics(generator), before))
+    deterministic = np.asarray(run_generator(generator, x, "deterministic"))
+    np.testing.assert_allclose(deterministic, np.asarray(generator(x, training=False)), atol=1e-7)
+    assert np.abs(reference - deterministic).max() > 1e-3
+    with pytest.raises(ValueError, match="inference"):
+        run_generator(generator, x, "eval")
+
+
+def test_reference_inference_draws_fresh_dropout_masks():
+    from kerasgan.models import Pix2Pix
+    from kerasgan.networks import patch_discriminator
+
+    generator = _unet_with_dropout()
+    model = Pix2Pix(generator, patch_discriminator((64, 64, 2), filters=2), inference="reference")
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
+    first, second = model.generate(x), model.generate(x)
+    assert np.abs(first - second).max() > 1e-4  # dropout is the test-time noise z
+    deterministic = model.generate(x, inference="deterministic")
+    np.testing.assert_array_equal(deterministic, model.generate(x, inference="deterministic"))
+    assert model.get_config()["inference"] == "reference"
+    np.testing.assert_allclose(model.predict(x, verbose=0).shape, x.shape)
+
+
+def test_glomeruli_ablation_reports_the_reference_protocol_and_the_other():
+    from kerasgan.glomeruli import ablation
+    from kerasgan.models.pix2pix import run_generator
+
+    assert ablation.AblationSettings().inference == "reference"
+    generator = _unet_with_dropout(dropout=0.0)
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 64, 64, 1)).astype(np.float32)
+    np.testing.assert_allclose(ablation.generate(generator, x, batch_size=4, inference="reference"),
+                               np.asarray(run_generator(generator, x, "reference")), atol=1e-6)

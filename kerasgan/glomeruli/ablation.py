@@ -46,6 +46,9 @@ class AblationSettings:
     steps: int = 600
     discriminator: str = "global"
     generator: str = "unet"
+    # test-time protocol of the table: "reference" (dropout on, batch statistics, as pix2pix's
+    # test.py); the other protocol's numbers are reported beside it
+    inference: str = "reference"
     seed: int = 0
     steps_per_log: int = 100
 
@@ -76,10 +79,14 @@ def build_variant(name, settings):
     return model
 
 
-def generate(generator, conditions, batch_size=32):
-    """Generator outputs for `conditions` (inference mode), as a numpy array."""
+def generate(generator, conditions, batch_size=32, inference="deterministic"):
+    """Generator outputs for `conditions` as a numpy array, under `inference` ("deterministic":
+    inference mode; "reference": dropout on and batch statistics, see
+    `kerasgan.models.pix2pix.run_generator`)."""
+    from kerasgan.models.pix2pix import run_generator
+
     outputs = [
-        np.asarray(generator(conditions[start:start + batch_size], training=False))
+        np.asarray(run_generator(generator, conditions[start:start + batch_size], inference))
         for start in range(0, len(conditions), batch_size)
     ]
     return np.concatenate(outputs, axis=0)
@@ -146,11 +153,15 @@ def run_ablation(train, test, settings=None, variants=None, progress=True, on_va
             print(f"[ablation] training {name}: {VARIANTS[name]['description']}", flush=True)
         model, seconds = train_variant(name, train, settings, progress)
         conditions = test.conditions(VARIANTS[name]["use_structure_map"])
-        outputs = generate(model.generator, conditions)
+        outputs = generate(model.generator, conditions, inference=settings.inference)
         # R2 always against the full condition (mask + structure map): how much of each
         # output the real structure explains, comparable across variants.
         row = evaluate_outputs(test.conditions(True), outputs, test.images)
-        row.update(description=VARIANTS[name]["description"], train_seconds=round(seconds, 1))
+        other = "deterministic" if settings.inference == "reference" else "reference"
+        row[f"inference_{other}"] = evaluate_outputs(
+            test.conditions(True), generate(model.generator, conditions, inference=other), test.images)
+        row.update(description=VARIANTS[name]["description"], train_seconds=round(seconds, 1),
+                   inference=settings.inference)
         results["variants"][name] = row
         if on_variant is not None:
             on_variant(name, model, outputs)

@@ -10,6 +10,7 @@ device and under `tf.distribute.MirroredStrategy` / `MultiWorkerMirroredStrategy
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -48,6 +49,37 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
+INFERENCE_PROTOCOLS = ("reference", "deterministic")
+
+
+def check_inference(inference):
+    if inference not in INFERENCE_PROTOCOLS:
+        raise ValueError(f"inference must be one of {INFERENCE_PROTOCOLS}, got {inference!r}")
+    return inference
+
+
+def run_generator(generator, inputs, inference="deterministic"):
+    """The generator's outputs at test time under one of two protocols.
+
+    "deterministic": inference mode (dropout off, BatchNorm moving statistics), one output
+    per input. "reference": as pix2pix's test.py and Isola et al. (section 3.2, dropout is the
+    noise z at test time too): dropout on and each batch normalised by its own statistics.
+    The moving statistics are never written (the pass is stateless); only the dropout seed
+    moves on, so successive calls draw fresh dropout masks.
+    """
+    check_inference(inference)
+    if inference == "deterministic":
+        return generator(inputs, training=False)
+    outputs, state = generator.stateless_call(
+        [v.value for v in generator.trainable_variables],
+        [v.value for v in generator.non_trainable_variables], inputs, training=True,
+    )
+    for variable, value in zip(generator.non_trainable_variables, state):
+        if variable.path.endswith("seed_generator_state"):
+            variable.assign(value)
+    return outputs
+
+
 def default_gan_optimizer(learning_rate=2e-4):
     """Adam(2e-4, beta_1=0.5, beta_2=0.999), the pix2pix/DCGAN setting (fused kernel)."""
     return FusedAdam(learning_rate, beta_1=0.5, beta_2=0.999)
@@ -66,6 +98,9 @@ class Pix2Pix(keras.Model):
         l1_weight: lambda of the reconstruction term (100 in pix2pix).
         reconstruction_loss: "l1" (pix2pix) or "mse" (SynCGAN's 100 * MSE).
         conditional_discriminator: whether D sees the condition.
+        inference: test-time protocol of `predict`, `evaluate` and `generate`: "deterministic"
+            (inference mode) or "reference" (dropout on, batch statistics, as pix2pix's test.py;
+            see `run_generator`).
 
     Data: `fit` takes batches `(condition, target)`, both scaled to [-1, 1].
     """
@@ -78,9 +113,11 @@ class Pix2Pix(keras.Model):
         l1_weight=100.0,
         reconstruction_loss="l1",
         conditional_discriminator=True,
+        inference="deterministic",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.inference = check_inference(inference)
         if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
             raise TypeError(
                 "Pix2Pix(generator, discriminator) takes two keras.Model instances, got "
@@ -275,14 +312,23 @@ class Pix2Pix(keras.Model):
 
     def test_step(self, data):
         condition, target = self._unpack(data)
-        fake = self.generator(condition, training=False)
+        fake = run_generator(self.generator, condition, self.inference)
         self.val_l1_tracker.update_state(ops.mean(losses.l1_per_example(fake, target)))
         return loggable({"l1": self.val_l1_tracker.result()})
 
     def predict_step(self, data):
         if isinstance(data, (tuple, list)):
             data = data[0]
-        return self.generator(data, training=False)
+        return run_generator(self.generator, data, self.inference)
+
+    def generate(self, conditions, inference=None, batch_size=32):
+        """Generator outputs (numpy) for `conditions` under `inference` (default: the model's)."""
+        inference = check_inference(inference or self.inference)
+        conditions = np.asarray(conditions, np.float32)
+        return np.concatenate([
+            np.asarray(run_generator(self.generator, conditions[start:start + batch_size], inference))
+            for start in range(0, len(conditions), batch_size)
+        ], axis=0)
 
     # ---------------------------------------------------------------- config
     def get_config(self):
@@ -293,6 +339,7 @@ class Pix2Pix(keras.Model):
             "l1_weight": self.l1_weight,
             "reconstruction_loss": self.reconstruction_loss,
             "conditional_discriminator": self.conditional_discriminator,
+            "inference": self.inference,
             "name": self.name,
         }
 

@@ -373,13 +373,20 @@ class SynCGAN:
         """`count` binary masks (count, S, S, 1) uint8 {0, 1} from the class's mask GAN."""
         return self._mask_gan(class_name).generate(count, seed=seed, batch_size=batch_size)
 
-    def images_from_masks(self, masks, batch_size=16, output="uint8"):
-        """The conditional GAN's RGB images for binary masks (N, S, S, 1)."""
+    def images_from_masks(self, masks, batch_size=16, output="uint8", inference="deterministic"):
+        """The conditional GAN's RGB images for binary masks (N, S, S, 1).
+
+        `inference`: "deterministic" (inference mode) or "reference" (dropout on, batch
+        statistics, as pix2pix's test.py; see `kerasgan.models.pix2pix.run_generator`).
+        """
         masks = np.asarray(masks)
         if masks.ndim != 4 or masks.shape[1:] != (self.image_size, self.image_size, 1):
             raise ValueError(f"masks must have shape (N, {self.image_size}, {self.image_size}, 1), got {masks.shape}")
         conditions = (masks > 0).astype(np.float32) * 2.0 - 1.0
-        images = self.cgan.generator.predict(conditions, batch_size=batch_size, verbose=0)
+        if inference == "deterministic":
+            images = self.cgan.generator.predict(conditions, batch_size=batch_size, verbose=0)
+        else:
+            images = self.cgan.generate(conditions, inference=inference, batch_size=batch_size)
         return _convert_output(images, output)
 
     def generate(self, class_name, count, seed=None, batch_size=16, output="uint8"):
