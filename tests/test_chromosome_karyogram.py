@@ -312,3 +312,16 @@ def test_pipelined_karyograms_equal_one_by_one():
         single = kc.render_karyogram("45,X", generator=CountingGenerator(), seed=seed, size=48)
         np.testing.assert_array_equal(karyogram.image, single.image)
         assert karyogram.manifest() == single.manifest()
+
+
+def test_rules_touching_the_chromosomes_are_cut_off(trisomy):
+    image = trisomy.image.copy()
+    row = [p for p in trisomy.chromosomes if p.row == 1]
+    baseline = max(p.bbox[3] for p in row)
+    # A 1-px rule right under row 2 (6-12), touching every chromosome standing on it.
+    image[baseline, min(p.bbox[0] for p in row) - 3:max(p.bbox[2] for p in row) + 3] = 0
+    crops = kc.crop_karyogram(image, size=48)
+    assert len(crops) == 47
+    for placed in row:
+        best = max(crops, key=lambda crop: iou(crop.bbox, placed.bbox))
+        assert iou(best.bbox, placed.bbox) >= 0.9 and best.chromosome_class == placed.chromosome_class
