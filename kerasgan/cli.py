@@ -79,6 +79,10 @@ def build_parser(registry=None):
         for target, (configure, run, target_help) in sorted(targets.items()):
             target_parser = subparsers.add_parser(target, help=target_help, description=target_help)
             configure(target_parser)
+            # Also after the command (kerasgan train pix2pix ... --debug); SUPPRESS keeps the
+            # root parser's value when it is not given here.
+            target_parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                       help="show the full traceback of an error")
             target_parser.set_defaults(run=run)
 
     zoo_parser = verbs.add_parser("zoo", help="list, describe and verify the pretrained models")

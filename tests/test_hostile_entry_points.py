@@ -432,3 +432,11 @@ def test_paired_dataset_arguments_are_named(tmp_path_factory, batch_size, image_
     name = {"batch": "batch_size", "size": "image_size", "shard": "shard_index|num_shards"}[which]
     with pytest.raises((ValueError, TypeError), match=name):
         paired_image_dataset(root, **kwargs)
+
+
+def test_debug_shows_the_error_itself(tmp_path):
+    argv = ["train", "pix2pix", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    for debug_argv in (["--debug", *argv], [*argv, "--debug"]):
+        with pytest.raises(FileNotFoundError, match="missing"):
+            main(debug_argv)
