@@ -339,3 +339,21 @@ def test_16_bit_into_an_8_bit_format_is_scaled_not_saturated(tmp_path):
     image = np.array([[0, 257, 30000, 65535]], np.uint16)
     write_image(tmp_path / "x.bmp", image)
     np.testing.assert_array_equal(read_image(tmp_path / "x.bmp")[..., 0], [[0, 1, 117, 255]])
+
+
+@SOME
+@given(boxes=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=0, max_size=4, unique=True))
+def test_one_component_rule_counts_separate_blobs(boxes):
+    from kerasgan.data.masks import connected_components, require_one_component
+
+    # 2x2 blobs on a grid of pitch 4: never touching, so the count is the number of boxes.
+    mask = np.zeros((24, 24), np.uint8)
+    for row, col in boxes:
+        mask[4 * row:4 * row + 2, 4 * col:4 * col + 2] = 255
+    CASES["require_one_component"] += 1
+    assert connected_components(mask)[1] == len(boxes)
+    if len(boxes) == 1:
+        np.testing.assert_array_equal(require_one_component(mask), mask > 0)
+    else:
+        with pytest.raises(ValueError, match="chromosome 3"):
+            require_one_component(mask, name="chromosome 3")

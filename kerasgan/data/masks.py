@@ -93,3 +93,38 @@ def read_mask(path, **options):
     from kerasgan.data.image_io import read_image
 
     return read_mask_values(read_image(path), name=f"mask file '{path}'", **options)
+
+
+def connected_components(mask, name="mask", connectivity=2):
+    """Label the separate foreground blobs of a mask (read by `read_mask_values`).
+
+    Returns (labels int32 H x W, count). `connectivity` 2 joins diagonal neighbours (8-connected),
+    1 only edge neighbours. scipy.ndimage.label does the work.
+    """
+    from scipy import ndimage
+
+    if connectivity not in (1, 2):
+        raise ValueError(f"connectivity must be 1 or 2, got {connectivity!r}")
+    foreground = read_mask_values(mask, name=name)
+    if foreground.ndim != 2:
+        raise ValueError(f"{name} must be one H x W mask, got shape {foreground.shape}")
+    structure = ndimage.generate_binary_structure(2, connectivity)
+    labels, count = ndimage.label(foreground, structure=structure)
+    return labels.astype(np.int32), int(count)
+
+
+def require_one_component(mask, name="mask", connectivity=2):
+    """The mask as bool H x W if it holds exactly one blob; a ValueError naming `name`, the
+    count and the blobs' bounding boxes otherwise (functions that measure one object, such as
+    a chromosome's banding pattern, must not silently join two)."""
+    from scipy import ndimage
+
+    labels, count = connected_components(mask, name, connectivity)
+    if count != 1:
+        if count == 0:
+            raise ValueError(f"{name} is empty: no foreground object")
+        boxes = [f"rows {s[0].start}-{s[0].stop - 1}, cols {s[1].start}-{s[1].stop - 1}"
+                 for s in ndimage.find_objects(labels)[:3]]
+        raise ValueError(f"{name} holds {count} separate objects ({'; '.join(boxes)}"
+                         f"{'; ...' if count > 3 else ''}); give one object per call")
+    return labels > 0
