@@ -161,9 +161,11 @@ def test_reference_inference_uses_batch_statistics_and_never_writes_them():
     reference = np.asarray(run_generator(generator, x, "reference"))
     for got, expected in zip(_moving_statistics(generator), before):
         np.testing.assert_array_equal(got, expected)
-    # batch statistics: what a train-mode call computes (that call does write them; compare after)
-    train_mode = np.asarray(generator(x, training=True))
+    # batch statistics of each example alone (test.py's batch 1): what a train-mode call on
+    # that example computes (those calls do write the statistics; compared after)
+    train_mode = np.concatenate([np.asarray(generator(x[i:i + 1], training=True)) for i in range(3)])
     np.testing.assert_allclose(reference, train_mode, atol=1e-6)
+    assert np.abs(np.asarray(generator(x, training=True)) - reference).max() > 1e-4  # not batch-3 statistics
     assert any(not np.allclose(got, expected) for got, expected in zip(_moving_statistics(generator), before))
     deterministic = np.asarray(run_generator(generator, x, "deterministic"))
     np.testing.assert_allclose(deterministic, np.asarray(generator(x, training=False)), atol=1e-7)

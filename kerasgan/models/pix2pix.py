@@ -63,13 +63,22 @@ def run_generator(generator, inputs, inference="deterministic"):
 
     "deterministic": inference mode (dropout off, BatchNorm moving statistics), one output
     per input. "reference": as pix2pix's test.py and Isola et al. (section 3.2, dropout is the
-    noise z at test time too): dropout on and each batch normalised by its own statistics.
-    The moving statistics are never written (the pass is stateless); only the dropout seed
-    moves on, so successive calls draw fresh dropout masks.
+    noise z at test time too): dropout on and batch statistics, each example normalised alone
+    (test.py runs batch 1) when the batch size is known, else the batch together (e.g. inside
+    `predict`'s traced step). The moving statistics are never written (the pass is
+    stateless); only the dropout seed moves on, so successive calls draw fresh masks.
     """
     check_inference(inference)
     if inference == "deterministic":
         return generator(inputs, training=False)
+    batch = getattr(inputs, "shape", (None,))[0]
+    if batch is None or batch <= 1:
+        return _stateless_train_mode_pass(generator, inputs)
+    return ops.concatenate([_stateless_train_mode_pass(generator, inputs[index:index + 1])
+                            for index in range(batch)], axis=0)
+
+
+def _stateless_train_mode_pass(generator, inputs):
     outputs, state = generator.stateless_call(
         [v.value for v in generator.trainable_variables],
         [v.value for v in generator.non_trainable_variables], inputs, training=True,
