@@ -152,8 +152,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "karyogram.json"))
+    parser.add_argument("--speed-only", action="store_true",
+                        help="re-measure the two speed rows only (e.g. on a quieter machine) and update --out")
     args = parser.parse_args(argv)
     import kerasgan.zoo
+
+    if args.speed_only:
+        out = pathlib.Path(args.out)
+        results = json.loads(out.read_text()) if out.exists() else {}
+        generator = kerasgan.zoo.load("chromosome")
+        results["speed_api"] = speed_api(generator, 10)
+        results["speed_cli"] = speed_cli(8)
+        results["speed_measured_with"] = "python benchmarks/karyogram.py --speed-only"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"generate (API, 46 chr, 1 batched call): {results['speed_api']['per_second']:.2f} karyograms/s "
+              f"(load {results['speed_api']['load_average_before']}); CLI loop "
+              f"{results['speed_cli']['per_second_generation_loop']:.2f}, whole command "
+              f"{results['speed_cli']['per_second_whole_command']:.2f} (load {results['speed_cli']['load_average_before']})")
+        return results
 
     start_load = list(os.getloadavg())
     karyotypes = KARYOTYPES[:6] if args.quick else KARYOTYPES
