@@ -32,6 +32,9 @@ from skimage.morphology import skeletonize
 BLACK, WHITE, BACKGROUND = 0, 127, 255
 DELTA_SPREAD, DELTA_NOISE = 0.1, 0.0
 TRIM, PATH_SMOOTH = 0.8, 0.0
+# A skeleton branch off the axis longer than this many half-widths (and a quarter of the axis)
+# means two chromosomes touch or overlap; forks at a single chromosome's tips are shorter.
+BRANCH_LIMIT = 3.0
 # Axis points (pattern values) per pixel of medial-axis length: 2 halves the quantisation of
 # band edges (a quarter pixel on average instead of half).
 SAMPLES_PER_PIXEL = 2
@@ -328,6 +331,40 @@ def _longest_skeleton_path(skeleton):
     return np.stack([cols[path], rows[path]], 1).astype(np.float64)
 
 
+def _longest_branch(skeleton, path):
+    """(length in pixels, fork point x/y) of the longest skeleton branch off `path`.
+
+    A single chromosome's skeleton is its axis plus short forks at the tips; two chromosomes
+    that touch or overlap in a T or X leave a long branch off the longest path.
+    """
+    rows, cols = np.nonzero(skeleton)
+    if rows.size == 0:
+        return 0, None
+    index = np.full((skeleton.shape[0] + 2, skeleton.shape[1] + 2), -1, np.int64)
+    index[rows + 1, cols + 1] = np.arange(rows.size)
+    offsets = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+    neighbours = np.stack([index[rows + 1 + dy, cols + 1 + dx] for dy, dx in offsets], 1)
+    depth = np.full(rows.size, -1, np.int64)
+    origin = np.full(rows.size, -1, np.int64)
+    on_path = index[path[:, 1].astype(int) + 1, path[:, 0].astype(int) + 1]
+    on_path = on_path[on_path >= 0]
+    depth[on_path] = 0
+    origin[on_path] = on_path
+    queue = collections.deque(int(i) for i in on_path)
+    while queue:
+        node = queue.popleft()
+        for n in neighbours[node]:
+            if n >= 0 and depth[n] < 0:
+                depth[n] = depth[node] + 1
+                origin[n] = origin[node]
+                queue.append(int(n))
+    far = int(np.argmax(depth))
+    if depth[far] <= 0:
+        return 0, None
+    fork = origin[far]
+    return int(depth[far]), (int(cols[fork]), int(rows[fork]))
+
+
 def _extend_to_boundary(point, direction, mask, limit):
     """Walk from `point` along `direction` while inside `mask`; return the last inside point."""
     height, width = mask.shape
@@ -365,7 +402,17 @@ def _medial_axis_polyline(mask, tolerance):
     smoothed = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0) > 0.5
     if smoothed.sum() < 0.5 * mask.sum():
         smoothed = mask
-    path = _longest_skeleton_path(skeletonize(smoothed))
+    skeleton = skeletonize(smoothed)
+    path = _longest_skeleton_path(skeleton)
+    if path is not None and len(path) >= 3:
+        branch, fork = _longest_branch(skeleton, path)
+        if branch > max(BRANCH_LIMIT * half_width, 0.25 * len(path), 8):
+            raise ValueError(
+                f"the shape looks like several touching or overlapping chromosomes: its medial axis "
+                f"forks at (x={fork[0]}, y={fork[1]}) of the cropped box into a branch of {branch} px "
+                f"(a single chromosome's forks stay under {BRANCH_LIMIT:g} half-widths, "
+                f"{BRANCH_LIMIT * half_width:.0f} px); cut them apart first"
+            )
     if path is None or len(path) < 3:
         # Blob too small for a skeleton: use its principal direction through the centroid.
         ys, xs = np.nonzero(mask)
@@ -470,7 +517,7 @@ def perpendicular_lines(mask, tolerance=1.5, polyline=None):
     under-sampled as with one angle per segment. `polyline` reuses a medial axis found for a
     nearly identical mask (its ends are re-extended to this mask's boundary).
     """
-    mask = check_shape_mask(mask)
+    mask = check_single_region(check_shape_mask(mask))
     if polyline is None:
         polyline = medial_axis_polyline(mask, tolerance)
     else:
@@ -784,9 +831,20 @@ _GEOMETRY_CACHE = collections.OrderedDict()
 _GEOMETRY_CACHE_SIZE = 256
 
 
+def check_single_region(mask, name="shape mask"):
+    """A chromosome's shape is one 8-connected region: refuse several (f_SEG along one axis
+    would paint the bands of one chromosome across all of them)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count - 1 > 1:
+        areas = sorted(stats[1:, cv2.CC_STAT_AREA].tolist(), reverse=True)
+        raise ValueError(f"{name} has {count - 1} separate regions (pixels {areas[:4]}); give one "
+                         "chromosome per mask (cut them apart first)")
+    return mask
+
+
 def lines_for_shape(mask):
     """`perpendicular_lines(mask)` through a small cache keyed by the mask's bytes."""
-    mask = check_shape_mask(mask)
+    mask = check_single_region(check_shape_mask(mask))
     key = hashlib.blake2b(np.packbits(mask).tobytes() + bytes(str(mask.shape), "ascii"), digest_size=16).digest()
     lines = _GEOMETRY_CACHE.get(key)
     if lines is None:

@@ -104,8 +104,9 @@ class PerlinBank:
             path = folder / f"{key}.npy"
             if path.exists():
                 try:
-                    noise = np.load(path)
-                    if noise.shape == (self.tracks, self.track_length):
+                    noise = np.load(path, allow_pickle=False)
+                    # A damaged cache (NaN/inf, wrong shape) is rebuilt, never drawn from.
+                    if noise.shape == (self.tracks, self.track_length) and np.isfinite(noise).all():
                         return noise.astype(np.float32)
                 except (OSError, ValueError):
                     pass  # corrupt cache: rebuild
