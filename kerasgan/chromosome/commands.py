@@ -316,8 +316,10 @@ def _configure_generate(parser):
     parser.add_argument("--out", required=True, help="output folder for PNGs and contact_sheet.png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--iscn", default=None,
-                        help='draw the abnormal chromosomes of this ISCN karyotype (e.g. "46,XY,del(5)(p15.2)"), '
-                             "--count images cycling over them, with a manifest.json; --data/--abnormal are unused")
+                        help='draw the abnormal chromosomes of this ISCN karyotype (e.g. "46,XY,del(5)(p15.2)"): '
+                             "rearranged ones and extra copies, --count images cycling over them, with a "
+                             "manifest.json; --data/--abnormal are unused, --generator may also be 'none' "
+                             "(the SYNTHETIC renderer's own images)")
     parser.add_argument("--overwrite", action="store_true", help="with --iscn: replace existing output files")
 
 
