@@ -123,26 +123,27 @@ def write_png(path, image):
     os.replace(temporary, path)
 
 
-def karyogram_sheet(images, path, title=None, columns=4):
-    """A matplotlib grid of karyogram images, saved to `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from kerasgan.figures import save_figure
+def karyogram_sheet(images, path, title=None, columns=4, tile_width=360):
+    """A grid of karyogram thumbnails (`tile_width` px wide, numbered) under a title, written
+    to `path` as PNG. Drawn with OpenCV: matplotlib took ~3 s of a 4 s command."""
+    import cv2
+    import numpy as np
 
     columns = min(columns, len(images))
-    rows = (len(images) + columns - 1) // columns
-    height, width = images[0].shape
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.0, rows * 3.0 * height / width + 0.4),
-                                squeeze=False)
-    for axis in axes.ravel():
-        axis.axis("off")
+    tiles = []
     for i, image in enumerate(images):
-        axes[i // columns, i % columns].imshow(image, cmap="gray", vmin=0, vmax=255)
-        axes[i // columns, i % columns].set_title(f"karyogram {i}", fontsize=7)
+        height = int(round(image.shape[0] * tile_width / image.shape[1]))
+        tile = np.full((height + 18, tile_width), 255, np.uint8)
+        tile[18:] = cv2.resize(image, (tile_width, height), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, f"karyogram {i}", (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 0, 1, cv2.LINE_AA)
+        tiles.append(tile)
+    tile_height = max(t.shape[0] for t in tiles)
+    rows = (len(tiles) + columns - 1) // columns
+    sheet = np.full((rows * tile_height + 28, columns * tile_width), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[28 + r * tile_height: 28 + r * tile_height + tile.shape[0], c * tile_width:(c + 1) * tile_width] = tile
     if title:
-        figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    return save_figure(figure, path)
+        cv2.putText(sheet, title, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 0, 1, cv2.LINE_AA)
+    write_png(path, sheet)
+    return pathlib.Path(path)
