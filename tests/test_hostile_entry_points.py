@@ -440,3 +440,13 @@ def test_debug_shows_the_error_itself(tmp_path):
     for debug_argv in (["--debug", *argv], [*argv, "--debug"]):
         with pytest.raises(FileNotFoundError, match="missing"):
             main(debug_argv)
+
+
+def test_train_into_a_folder_with_foreign_files_of_the_run_names_is_refused(tmp_path, capsys):
+    _aligned_pairs(tmp_path / "train")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "log.csv").write_text("someone else's log")
+    assert main(["train", "pix2pix", "--data", str(tmp_path / "train"), "--out", str(tmp_path / "out"),
+                 "--epochs", "1"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (tmp_path / "out" / "log.csv").read_text() == "someone else's log"

@@ -44,6 +44,13 @@ def _configure_train(parser):
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic TensorFlow ops (bit-identical resumed runs)")
     parser.add_argument("--samples", type=positive_int, default=4, help="rows of the per-epoch sample grid")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in an --out that holds another program's files of the "
+                             "same names (log.csv, generator.keras, ...)")
+
+
+# What a run writes into --out (kerasgan.training.train_gan).
+RUN_FILES = ("generator.keras", "best_generator.keras", "log.csv", "checkpoints", "samples", "backup")
 
 
 def _check_data(args):
@@ -70,6 +77,11 @@ def _check_data(args):
             )
     check_output_folder(args.out, {"--data": args.data, "--target-dir": args.target_dir,
                                    "--val-data": args.val_data}, create=True)
+    from kerasgan._runs import RUN_SETTINGS
+    from kerasgan._paths import check_new_files
+
+    if not (pathlib.Path(args.out) / RUN_SETTINGS).is_file():  # a new run: replace nothing unasked
+        check_new_files(args.out, RUN_FILES, overwrite=getattr(args, "overwrite", False))
     return layout, conditions, targets, condition_channels, target_channels
 
 
