@@ -325,3 +325,16 @@ def test_rules_touching_the_chromosomes_are_cut_off(trisomy):
     for placed in row:
         best = max(crops, key=lambda crop: iou(crop.bbox, placed.bbox))
         assert iou(best.bbox, placed.bbox) >= 0.9 and best.chromosome_class == placed.chromosome_class
+
+
+def test_a_metaphase_like_scatter_gets_no_classes():
+    # Chromosomes scattered at random angles (not rows): crops, but no class from a layout.
+    rng = np.random.default_rng(0)
+    canvas = np.full((260, 260), 255, np.uint8)
+    for i in range(12):
+        item = kc.render_chromosome(seed=i, size=64)
+        y, x = rng.integers(0, 196, 2)
+        canvas[y:y + 64, x:x + 64] = np.minimum(canvas[y:y + 64, x:x + 64], item.image)
+    crops = kc.crop_karyogram(canvas, size=48)
+    assert len(crops) >= 6
+    assert all(c.chromosome_class is None and c.row is None for c in crops)

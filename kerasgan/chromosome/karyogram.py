@@ -839,7 +839,8 @@ def _classify(objects, thin, width):
     side are the ones whose label counts match the most rows. A row whose labels do not
     match is split at its widest horizontal gaps."""
     rows = _rows(objects)
-    if len(rows) != len(LAYOUT):
+    # Four rows, each with about two chromosomes per group (a metaphase spread is not).
+    if len(rows) != len(LAYOUT) or any(len(r) < len(names) for r, names in zip(rows, LAYOUT)):
         return [None] * len(objects), [None] * len(objects)
     classes, row_of = [None] * len(objects), [None] * len(objects)
     extents = [(min(objects[i].bbox[1] for i in r), max(objects[i].bbox[3] for i in r)) for r in rows]
