@@ -1,0 +1,218 @@
+"""Realism of every zoo model against held-out real images of its own source (issue 16).
+
+    python benchmarks/realism.py                          # every entry of kerasgan.zoo.list()
+    python benchmarks/realism.py --entries chromosome     # one entry (others kept in the JSON)
+    python benchmarks/realism.py --count 32               # fewer images per set (quicker)
+
+For each entry: a reference real set A, a held-out real set B of the same source (disjoint
+from A where the source allows), the model's outputs for B's own inputs, and
+`kerasgan.metrics.realism.realism_report` of three rows against A -- generated, B blurred with
+sigma 1 (the blurred-real reference) and B itself (the floor). Weight-free numbers (no
+Inception weights ship): 7x7 patch Fréchet distance, Sobel sharpness ratio, intensity
+Wasserstein-1, pairwise-L1 diversity, all on [0, 1] intensities.
+
+Sources (what each card says it trained on; the sets below were not trained on):
+  * chromosome: SYNTHETIC chromosomes of the card's test seed (3): `ideogram` (the 24 classes)
+    and `synthetic` (random banding), each split in two halves A / B; generated from B's own
+    extracted banded masks (`kerasgan.chromosome.model.generate`). Sharpness on the chromosome
+    (mask dilated by 2 px, so the outline counts).
+  * glomeruli: patches of the right 25 % of scikit-image's IHC image (`ihc_patches(split=
+    "test")`, never trained on), A seed 1, B seed 2; generated from B's conditions (mask +
+    structure map), inference as the ablation reports both ("deterministic" and "reference").
+  * syncgan: SYNTHETIC cytology `render_cytology(.., 64, seed)` with seeds 1 (A) and 2 (B)
+    (trained on seed 0); rows for the conditional GAN on B's masks (the pix2pix stage) and for
+    the whole pipeline (mask GAN + cGAN, seed 0).
+  * medisingan: a single-image model has no held-out image; A and B are random crops (half the
+    side) of the training image at different positions, the generated set the same crops of
+    samples from start scale 0. Only its image channels are compared.
+
+Bars (issue 16, pix2pix family -- chromosome, syncgan, glomeruli): sharpness ratio >= 0.8 and
+a patch Fréchet distance below the blurred-real reference row.
+
+Writes benchmarks/results/realism.json (entries merged with those already there), with the CPU
+model, the load average and the command. The machine is shared: wall times are upper bounds.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+
+import kerasgan  # noqa: F401  (sets TensorFlow options before it loads)
+from kerasgan.metrics.realism import format_realism_table, realism_report
+
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "realism.json"
+PIX2PIX_FAMILY = ("chromosome", "syncgan", "glomeruli")
+SHARPNESS_BAR = 0.8
+
+
+def cpu_model():
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def bars(report):
+    """The issue-16 bars on a report's generated row."""
+    rows = report["rows"]
+    sharp = rows["generated"]["sharpness_ratio"] >= SHARPNESS_BAR
+    below_blur = rows["generated"]["patch_frechet_distance"] < rows["blurred_real"]["patch_frechet_distance"]
+    return {"sharpness_ratio_at_least_0.8": bool(sharp), "patch_distance_below_blurred_real": bool(below_blur),
+            "met": bool(sharp and below_blur)}
+
+
+# ------------------------------------------------------------------ entries
+def chromosome_reports(count):
+    from scipy import ndimage
+
+    from kerasgan import zoo
+    from kerasgan.chromosome.data import ChromosomeSet
+    from kerasgan.chromosome.evaluation import input_masks
+    from kerasgan.chromosome.model import generate
+
+    generator = zoo.load("chromosome")
+    size = int(generator.input_shape[1])
+    reports = {}
+    for kind in ("ideogram", "random"):
+        chromosomes = ChromosomeSet.synthetic_set(2 * count, seed=3, size=size, kind=kind)
+        half = len(chromosomes) // 2
+        images = chromosomes.images
+        foreground = ndimage.binary_dilation(chromosomes.index_maps >= 0, iterations=2,
+                                             structure=np.ones((1, 3, 3), bool))
+        held_out = ChromosomeSet(images[half:], chromosomes.patterns[half:], chromosomes.index_maps[half:],
+                                 chromosomes.names[half:], True,
+                                 None if chromosomes.classes is None else chromosomes.classes[half:])
+        masks, _ = input_masks(held_out, "real")
+        generated = generate(generator, masks)
+        generated_foreground = ndimage.binary_dilation(masks != 255, iterations=2,
+                                                       structure=np.ones((1, 3, 3), bool))
+        name = "ideogram" if kind == "ideogram" else "synthetic"
+        reports[f"chromosome ({name}:{2 * count}:3 halves, from B's own masks)"] = realism_report(
+            generated, images[:half], 1.0, second_real=images[half:], generated_mask=generated_foreground,
+            real_mask=foreground[:half], second_real_mask=foreground[half:])
+    return reports
+
+
+def glomeruli_reports(count):
+    from kerasgan import zoo
+    from kerasgan.glomeruli.ablation import generate
+    from kerasgan.glomeruli.data import ihc_patches
+
+    generator = zoo.load("glomeruli")
+    size = int(generator.input_shape[1])
+    reference = ihc_patches(size, count, split="test", seed=1)
+    held_out = ihc_patches(size, count, split="test", seed=2)
+    reports = {}
+    for inference in ("deterministic", "reference"):
+        generated = np.clip(generate(generator, held_out.conditions(), inference=inference), -1.0, 1.0)
+        reports[f"glomeruli (IHC right 25 %, {inference} inference)"] = realism_report(
+            generated, reference.images, 1.0, second_real=held_out.images, value_range=(-1, 1))
+    return reports
+
+
+def syncgan_reports(count):
+    from kerasgan import zoo
+    from kerasgan.syncgan.renderer import render_cytology
+
+    pipeline = zoo.load("syncgan")
+    size = int(pipeline.image_size)
+    per_class = max(1, count // 2)
+    reference, _, _ = render_cytology(per_class, size, seed=1)
+    held_out, held_out_masks, held_out_labels = render_cytology(per_class, size, seed=2)
+    reports = {}
+    from_masks = pipeline.images_from_masks(held_out_masks, output="uint8")
+    reports["syncgan (cGAN on held-out SYNTHETIC masks, seed 2)"] = realism_report(
+        from_masks, reference, 1.0, second_real=held_out)
+    sampled = [pipeline.generate(name, int(np.sum(held_out_labels == index)), seed=0)[0]
+               for index, name in enumerate(pipeline.classes)]
+    reports["syncgan (whole pipeline: mask GAN + cGAN, seed 0)"] = realism_report(
+        np.concatenate(sampled), reference, 1.0, second_real=held_out)
+    return reports
+
+
+def _crops(images, side, positions):
+    return np.stack([images[i % len(images)][r:r + side, c:c + side] for i, (r, c) in enumerate(positions)])
+
+
+def medisingan_reports(count):
+    from kerasgan import zoo
+
+    model = zoo.load("medisingan")
+    layout = model.channel_layout or {"image": model.image.shape[-1]}
+    channels = int(layout.get("image", model.image.shape[-1]))
+    image = model.image[..., :channels]
+    height, width = image.shape[:2]
+    side = min(height, width) // 2
+
+    def positions(seed):
+        rng = np.random.default_rng(seed)
+        return list(zip(rng.integers(0, height - side + 1, count), rng.integers(0, width - side + 1, count)))
+
+    samples = np.clip(np.asarray(model.sample(count, start_scale=0, seed=0))[..., :channels], -1.0, 1.0)
+    held_out_positions = positions(2)
+    generated = np.stack([sample[r:r + side, c:c + side] for sample, (r, c) in zip(samples, held_out_positions)])
+    return {f"medisingan (crops {side} px of the training image; samples from scale 0)": realism_report(
+        generated, _crops(image[None], side, positions(1)), 1.0,
+        second_real=_crops(image[None], side, held_out_positions), value_range=(-1, 1))}
+
+
+ENTRIES = {"chromosome": chromosome_reports, "glomeruli": glomeruli_reports, "syncgan": syncgan_reports,
+           "medisingan": medisingan_reports}
+
+
+def main(argv=None):
+    from kerasgan import zoo
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", nargs="+", default=None, help="zoo entries (default: kerasgan.zoo.list())")
+    parser.add_argument("--count", type=int, default=64, help="images per set (A, B and generated)")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    names = args.entries or zoo.list()
+    unknown = [name for name in names if name not in ENTRIES]
+    if unknown:
+        parser.error(f"no realism recipe for {unknown}; known: {', '.join(sorted(ENTRIES))}")
+    if args.count < 4:
+        parser.error("--count must be at least 4")
+    out = pathlib.Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.setdefault("entries", {})
+    for name in names:
+        load_before, start = os.getloadavg(), time.perf_counter()
+        reports = ENTRIES[name](args.count)
+        seconds = time.perf_counter() - start
+        entry = {"measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "command": "python benchmarks/realism.py " + " ".join(sys.argv[1:] if argv is None else argv),
+                 "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                 "load_average_before": [round(v, 2) for v in load_before],
+                 "load_average_after": [round(v, 2) for v in os.getloadavg()],
+                 "wall_seconds": round(seconds, 1), "reports": {}}
+        for title, report in reports.items():
+            print(format_realism_table(report, title=title))
+            report = dict(report)
+            if name in PIX2PIX_FAMILY:
+                report["bars"] = bars(report)
+                print(f"bars: sharpness >= {SHARPNESS_BAR}: {report['bars']['sharpness_ratio_at_least_0.8']}, "
+                      f"patch distance below blurred real: {report['bars']['patch_distance_below_blurred_real']}")
+            print()
+            entry["reports"][title] = report
+        results["entries"][name] = entry
+        print(f"[{name}: {seconds:.0f} s, load {load_before[0]:.1f}]\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
