@@ -152,6 +152,12 @@ def test_touching_chromosomes_are_reported_never_silently_merged():
         covered = [p for p in kg.chromosomes if iou(crop.bbox, p.bbox) > 0.25]
         if len(covered) > 1 or crop.chromosome_class in ("1", "7", "13"):
             assert crop.touching, (crop.bbox, [p.chromosome_class for p in covered])
+    # Homologs that only touch (gap 0) or overlap by a pixel are split at the lightest column:
+    # each one found as a separated crop of its own class (the overlap pixel goes to one side).
+    for c in ("1", "7"):
+        for placed in (p for p in kg.chromosomes if p.chromosome_class == c):
+            best = max(crops, key=lambda crop: iou(crop.bbox, placed.bbox))
+            assert best.separated and best.chromosome_class == c and iou(best.bbox, placed.bbox) >= 0.75
     # The pairs that were not pushed together are still found one by one.
     for placed in kg.chromosomes:
         if placed.chromosome_class not in ("1", "7", "13"):

@@ -657,7 +657,7 @@ def _split(mask, darkness, width, axis):
     if hi - lo < 1:
         return None
     cut = lo + int(np.argmin(profile[lo:hi]))
-    if profile[cut] > 0.7 * min(profile[:cut + 1].max(), profile[cut:].max()):
+    if profile[cut] > 0.85 * min(profile[:cut + 1].max(), profile[cut:].max()):
         return None
     first, second = mask.copy(), mask.copy()
     if axis == 1:
@@ -726,10 +726,10 @@ def _find_objects(gray):
         if min(along_rows, along_cols) <= 1.4 * typical or len(objects) < 3:
             out.append(_Object(own, (x0, y0, x1, y1)))
             continue
-        # Wide both ways: touching. Side by side (rows wide) splits at a column.
-        axis = 1 if along_rows >= along_cols else 0
+        # Too wide across: touching. Side by side (the rows are the short way) splits at a column.
+        axis = 1 if along_rows <= along_cols else 0
         parts = _split(own, darkness[y0:y1, x0:x1], width, axis)
-        if parts is not None and all(p.sum() >= 0.3 * width**2 and min(_run_width(p)) <= 1.3 * typical
+        if parts is not None and all(p.sum() >= 0.3 * width**2 and min(_run_width(p)) <= 1.5 * typical
                                      for p in parts):
             for part in parts:
                 rows, cols = np.nonzero(part)
