@@ -19,10 +19,12 @@ reach a clearly dark level; edges are then set at 0.35 of the darkest pixel alon
 row (bands run across an upright chromosome, so a pale band is compared with itself, and
 blur or JPEG halos drop out). Text and rules are dropped by stroke width (twice the largest
 inscribed radius of the unfilled shape: digits and lines are thin strokes, chromosomes are
-wide; rules are also cut where they touch a chromosome); fragments split at a pale band are
-re-joined; components about 1.4 times as wide as a chromosome both across rows and columns
-are reported as touching, and split at the lightest column (or row) when that gives two
-chromosome-like parts. Each crop is preprocessed as the paper (section 3): grayscale, square
+wide; rules are also cut where they touch a chromosome), and rows of compact objects only
+(bold labels, a title) are taken for text when the rest forms the four rows of a karyogram;
+fragments split at a pale band are re-joined; components whose short-way run width is over
+1.4 times the median are reported as touching, and split at the lightest column (side by
+side) or row when that gives two chromosome-like parts. When most homolog pairs overlap,
+the median itself is a pair's width and touching pairs are no longer told apart. Each crop is preprocessed as the paper (section 3): grayscale, square
 padding to the biggest chromosome of that image, resize to `size`. When the chromosomes form
 four rows, each crop's class comes from its row and group: the groups from the printed
 labels under (or above) the rows, matched to the standard layout or the older one with X
