@@ -162,7 +162,9 @@ def test_negative_integers_and_non_finite_floats_are_refused(shape, low):
 @given(image=hnp.arrays(np.float32, shapes, elements=st.floats(-1, 1, width=32)), count=st.integers(1, 3))
 def test_to_uint8_refuses_nan_and_maps_the_range(image, count):
     CASES["to_uint8"] += 1
-    np.testing.assert_array_equal(to_uint8(image), np.round((image.astype(np.float64) + 1) * 127.5).astype(np.uint8))
+    # Rounded to the nearest level, up to float32 error at the .5 ties (-2e-16 + 1 is 1.0 in float32).
+    exact = (image.astype(np.float64) + 1) * 127.5
+    assert np.all(np.abs(to_uint8(image).astype(np.float64) - exact) <= 0.5 + 1e-3)
     broken = image.copy()
     broken.flat[:count] = np.nan
     CASES["to_uint8"] += 1
