@@ -344,3 +344,14 @@ def test_a_metaphase_like_scatter_gets_no_classes():
     crops = kc.crop_karyogram(canvas, size=48)
     assert len(crops) >= 6
     assert all(c.chromosome_class is None and c.row is None for c in crops)
+
+
+def test_rows_are_not_joined_by_a_tip_reaching_into_the_next_row():
+    from kerasgan.chromosome.karyogram import _Object, _rows
+
+    def box(y0, y1, x):
+        return _Object(np.ones((y1 - y0, 5), bool), (x, y0, x + 5, y1))
+
+    # Row one (chromosomes 1, 21 and a middle one), row two starts 6 px above row one's end.
+    objects = [box(0, 100, 0), box(70, 100, 10), box(40, 100, 20), box(94, 170, 0), box(120, 170, 10)]
+    assert _rows(objects) == [[0, 1, 2], [3, 4]]

@@ -744,18 +744,27 @@ def _find_objects(gray):
 
 
 def _rows(objects):
-    """Group objects into rows: vertical extents that overlap (transitively) are one row."""
-    order = sorted(range(len(objects)), key=lambda i: objects[i].bbox[1])
-    rows, bottom = [], -1
-    for i in order:
-        y0, y1 = objects[i].bbox[1], objects[i].bbox[3]
-        if rows and y0 < bottom:
-            rows[-1].append(i)
-            bottom = max(bottom, y1)
-        else:
-            rows.append([i])
-            bottom = y1
-    return rows
+    """Group objects into rows: two objects share a row when their vertical extents overlap by
+    at least 30 % of the shorter one (transitively), so the tip of a long chromosome reaching
+    into the next row does not join the rows. Rows are returned top to bottom."""
+    parent = list(range(len(objects)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a in range(len(objects)):
+        ay0, ay1 = objects[a].bbox[1], objects[a].bbox[3]
+        for b in range(a + 1, len(objects)):
+            by0, by1 = objects[b].bbox[1], objects[b].bbox[3]
+            if min(ay1, by1) - max(ay0, by0) >= 0.3 * min(ay1 - ay0, by1 - by0):
+                parent[root(a)] = root(b)
+    groups = {}
+    for i in range(len(objects)):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=lambda r: min(objects[i].bbox[1] for i in r))
 
 
 def _label_centres(thin, y_low, y_high, width):
