@@ -355,3 +355,12 @@ def test_rows_are_not_joined_by_a_tip_reaching_into_the_next_row():
     # Row one (chromosomes 1, 21 and a middle one), row two starts 6 px above row one's end.
     objects = [box(0, 100, 0), box(70, 100, 10), box(40, 100, 20), box(94, 170, 0), box(120, 170, 10)]
     assert _rows(objects) == [[0, 1, 2], [3, 4]]
+
+
+def test_light_chromosomes_on_a_dark_background_are_flipped(trisomy):
+    crops = kc.crop_karyogram(255 - trisomy.image, size=48)
+    assert len(crops) == 47
+    for placed in trisomy.chromosomes:
+        best = max(crops, key=lambda crop: iou(crop.bbox, placed.bbox))
+        assert iou(best.bbox, placed.bbox) >= 0.9 and best.chromosome_class == placed.chromosome_class
+    assert all(crop.image[0].mean() > 230 for crop in crops)  # crops come out dark on light
