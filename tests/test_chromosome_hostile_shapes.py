@@ -48,3 +48,32 @@ def test_a_perlin_cache_full_of_nan_is_rebuilt(tmp_path):
     assert np.isfinite(again.noise).all()
     np.testing.assert_allclose(again.noise, first.noise, atol=1e-3)
     assert np.isfinite(np.load(cached)).all()  # the rebuilt bank replaced the damaged file
+
+
+def test_generate_never_writes_into_its_inputs_or_over_files(tmp_path):
+    import cv2
+
+    from kerasgan.cli import main
+
+    data = tmp_path / "crops"
+    data.mkdir()
+    cv2.imwrite(str(data / "a.png"), kc.render_chromosome(seed=3).image)
+    before = (data / "a.png").read_bytes()
+    for out in (data, data / "inside"):
+        assert main(["generate", "chromosome", "--data", str(data), "--out", str(out), "--count", "1"]) == 2
+    assert sorted(p.name for p in data.iterdir()) == ["a.png"] and (data / "a.png").read_bytes() == before
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "image_0000.png").write_bytes(b"keep")
+    assert main(["generate", "chromosome", "--data", "synthetic:1:1", "--out", str(out), "--count", "1"]) == 2
+    assert (out / "image_0000.png").read_bytes() == b"keep"
+
+
+def test_a_npz_generator_with_other_filters_is_named(tmp_path):
+    from kerasgan.chromosome.commands import load_generator
+    from kerasgan.serialization import save_weights_npz
+
+    save_weights_npz(kc.build_generator(size=128, filters=8), tmp_path / "g.npz")
+    with pytest.raises(ValueError, match="--filters 8"):
+        load_generator(str(tmp_path / "g.npz"), filters=16)
+    assert load_generator(str(tmp_path / "g.npz"), filters=8).count_params() > 0

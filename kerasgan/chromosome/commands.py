@@ -91,9 +91,18 @@ def load_generator(spec, filters=DEFAULT_FILTERS, size=128, model_size=None):
 
         return keras.saving.load_model(path, compile=False)
     if path.suffix == ".npz":
+        import numpy as np
+
         from kerasgan.chromosome.model import build_generator
         from kerasgan.serialization import load_weights_npz
 
+        # The first convolution's output channels are the U-Net's filters: a mismatch with
+        # --filters is named instead of failing deep inside the weight loading.
+        with np.load(path, allow_pickle=False) as weights:
+            first = weights["down0_conv/kernel"].shape[-1] if "down0_conv/kernel" in weights.files else None
+        if first is not None and first != filters:
+            raise ValueError(f"generator '{spec}' was trained with --filters {first}, not {filters}: "
+                             f"give --filters {first}")
         generator = build_generator(size=size, filters=filters, model_size=model_size)
         load_weights_npz(generator, path)
         return generator
@@ -320,7 +329,7 @@ def _configure_generate(parser):
                              "rearranged ones and extra copies, --count images cycling over them, with a "
                              "manifest.json; --data/--abnormal are unused, --generator may also be 'none' "
                              "(the SYNTHETIC renderer's own images)")
-    parser.add_argument("--overwrite", action="store_true", help="with --iscn: replace existing output files")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 def _run_generate(args):
@@ -328,6 +337,21 @@ def _run_generate(args):
         raise ValueError(f"--count must be at least 1, got {args.count}")
     if args.iscn is not None:
         return _run_generate_iscn(args)
+    from kerasgan._paths import check_new_files, check_output_folder
+
+    # Before TensorFlow: the output folder must not be, hold or lie in an input, and no
+    # existing file is replaced without --overwrite.
+    inputs = [("--data", part) for part in str(args.data).split("+") if parse_synthetic_spec(part) is None]
+    for _, part in inputs:
+        if not pathlib.Path(part).exists():
+            raise FileNotFoundError(f"--data '{part}' does not exist")
+    if args.generator != "zoo":
+        inputs.append(("--generator", args.generator))
+    out = pathlib.Path(args.out)
+    for flag, path in inputs or [("--data", None)]:
+        out = check_output_folder(args.out, {flag: path})
+    names = [f"{kind}_{i:04d}.png" for i in range(args.count) for kind in ("image", "mask")]
+    check_new_files(out, names + ["contact_sheet.png"], overwrite=args.overwrite)
     import numpy as np
 
     from kerasgan.chromosome.evaluation import input_masks
@@ -335,7 +359,6 @@ def _run_generate(args):
     from kerasgan.data.image_io import write_image
 
     generator = load_generator(args.generator, filters=args.filters)
-    out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     chromosomes = load_set(args.data, progress=False)
     shape_index = np.arange(args.count) % len(chromosomes)
