@@ -77,6 +77,13 @@ def test_bad_train_arguments_fail_before_tensorflow(tmp_path):
             commands._check_train_args(commands_args(tmp_path, flags))
 
 
+def test_train_refuses_a_run_folder_inside_its_data(tmp_path):
+    data = tmp_path / "crops"
+    data.mkdir()
+    with pytest.raises(ValueError, match="--data"):
+        commands._check_train_args(commands_args(tmp_path, ["--data", str(data), "--out", str(data / "run")]))
+
+
 def commands_args(tmp_path, flags):
     import argparse
 

@@ -179,6 +179,11 @@ def _check_train_args(args):
             if parse_synthetic_spec(part) is None and not pathlib.Path(part).exists():
                 raise FileNotFoundError(f"--{flag} '{part}' does not exist (a folder, a .npz, "
                                         "synthetic:COUNT[:SEED] or ideogram:COUNT[:SEED])")
+            if parse_synthetic_spec(part) is None:
+                from kerasgan._paths import check_output_folder
+
+                # The run folder's samples and checkpoints must never land among the data.
+                check_output_folder(args.out, {f"--{flag}": part})
 
 
 def _data_identity(spec):
