@@ -196,7 +196,9 @@ def main(argv=None):
                  "cpu": cpu_model(), "cpu_count": os.cpu_count(),
                  "load_average_before": [round(v, 2) for v in load_before],
                  "load_average_after": [round(v, 2) for v in os.getloadavg()],
-                 "wall_seconds": round(seconds, 1), "reports": {}}
+                 "wall_seconds": round(seconds, 1),
+                 "zoo_files_sha256": zoo.metadata(name)["files"],  # which weights were measured
+                 "reports": {}}
         for title, report in reports.items():
             print(format_realism_table(report, title=title))
             report = dict(report)
