@@ -7,6 +7,10 @@ Prints a table and writes benchmarks/results/chromosome.json. Bars (issue 3):
 extraction Dice >= 0.90 and MAENB <= 0.10 vs ground truth; back-projection >= 2,000 masks/s
 at 128 px; extraction >= 200 chromosomes/s; tf.data >= 1,000 pairs/s; zoo generator Dice >=
 0.82 (real patterns), >= 0.72 (Perlin), MAENB <= 0.11.
+Issue 15 (human chromosomes): on held-out SYNTHETIC human chromosomes (`ideogram:` data, 24
+classes, seed 3) the zoo generator's Dice >= 0.85 from their own extracted patterns and >= 0.75
+from Perlin patterns, per class reported, and Dice from each class's own ideogram pattern.
+Karyograms (crop_karyogram, generate karyotype speed) are in benchmarks/karyogram.py.
 
 The machine is shared by other jobs: wall-clock rates are noisy, so CPU time (process_time)
 is reported beside them, and rates that must be compared are measured in the same run.
@@ -62,6 +66,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
     parser.add_argument("--count", type=int, default=500, help="held-out SYNTHETIC chromosomes")
     parser.add_argument("--zoo", default="zoo/chromosome", help="zoo entry folder to evaluate ('' skips)")
+    parser.add_argument("--human-count", type=int, default=480,
+                        help="held-out SYNTHETIC human chromosomes (ideogram:COUNT:3, 20 per class)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "chromosome.json"))
     args = parser.parse_args(argv)
     count = 40 if args.quick else args.count
@@ -146,6 +152,23 @@ def main(argv=None):
     else:
         results["zoo"] = None
 
+    # 5. Human chromosomes (ideogram banding, 24 classes): extraction and the zoo per class.
+    human_count = 48 if args.quick else args.human_count
+    human_images, human_masks, human_patterns, _ = kc.render_dataset(human_count, seed=TEST_SEED,
+                                                                       kind="ideogram", return_classes=True)
+    results["extraction_human_synthetic"] = extraction_accuracy(human_images, human_masks, human_patterns)
+    if results["zoo"] is not None:
+        from kerasgan.chromosome.evaluation import format_class_table
+
+        human = ChromosomeSet.synthetic_set(human_count, seed=TEST_SEED, kind="ideogram", workers=2)
+        report, wall, _ = timed(lambda: evaluate_generator(generator, human, sources=("real", "perlin", "ideogram"),
+                                                           bank=bank))
+        report["seconds"] = wall
+        results["zoo_human"] = report
+        print(format_table(report, title="zoo 'chromosome', human chromosomes"))
+        print(format_class_table(report))
+
+    results["cpu"] = _cpu_model()
     results["load_average_start_end"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     results["machine"] += f"; load average {results['load_average_start_end'][0]} -> {results['load_average_start_end'][1]}"
     print_table(results)
@@ -154,6 +177,20 @@ def main(argv=None):
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def _cpu_model():
+    """The CPU model and its vector extensions (from /proc/cpuinfo where there is one)."""
+    try:
+        text = pathlib.Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+
+        return {"model": platform.processor(), "flags": []}
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = [f for f in fields.get("flags", "").split() if f.startswith(("avx", "fma", "amx"))]
+    return {"model": fields.get("model name", "?"), "flags": sorted(flags)}
 
 
 def print_table(results):
@@ -182,6 +219,17 @@ def print_table(results):
             ("zoo Dice Perlin (bar >= 0.72)", f"{zoo['perlin']['dice']:.3f}"),
             ("zoo MAENB Perlin", f"{zoo['perlin']['maenb']:.3f}"),
             ("baseline Dice (Perlin vs real masks)", f"{zoo['baseline_dice']:.3f}"),
+        ]
+    human = results.get("extraction_human_synthetic")
+    if human:
+        rows.append(("extraction Dice, SYNTHETIC human chromosomes", f"{human['dice']:.3f} ({human['failures']} failed)"))
+    zoo_human = results.get("zoo_human")
+    if zoo_human:
+        rows += [
+            ("zoo human Dice real (bar >= 0.85)", f"{zoo_human['real']['dice']:.3f}"),
+            ("zoo human Dice Perlin (bar >= 0.75)", f"{zoo_human['perlin']['dice']:.3f}"),
+            ("zoo human Dice own ideogram pattern", f"{zoo_human['ideogram']['dice']:.3f}"),
+            ("zoo human MAENB real", f"{zoo_human['real']['maenb']:.3f}"),
         ]
     width = max(len(name) for name, _ in rows)
     print(results["data"] + "; " + results["machine"])
