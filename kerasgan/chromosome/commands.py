@@ -461,6 +461,10 @@ def _configure_evaluate(parser):
                         help="comma list of real, perlin, ideogram (each class's own human ideogram "
                              "pattern; needs classes, e.g. --data ideogram:480:3), edited")
     parser.add_argument("--json", default=None, help="also write the scores to this JSON file")
+    parser.add_argument("--inference", choices=("reference", "deterministic"), default="reference",
+                        help="reference (default, as pix2pix's test.py and the paper's tables: dropout on, "
+                             "each image's own batch statistics) or deterministic (dropout off, moving "
+                             "statistics, what `generate` and the zoo model's plain call use)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -473,7 +477,8 @@ def _run_evaluate(args):
             raise ValueError(f"--sources: unknown source {source!r} ({', '.join(SOURCES)})")
     generator = load_generator(args.generator, filters=args.filters)
     chromosomes = load_set(args.data)
-    report = evaluate_generator(generator, chromosomes, sources=sources, seed=args.seed, progress=True)
+    report = evaluate_generator(generator, chromosomes, sources=sources, seed=args.seed, progress=True,
+                                inference=args.inference)
     print(format_table(report, title=f"generator {args.generator}"))
     if report.get("per_class"):
         print(format_class_table(report))

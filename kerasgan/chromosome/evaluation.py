@@ -112,12 +112,12 @@ def _class_order(name):
 
 
 def evaluate_generator(generator, chromosomes, sources=("real", "perlin"), seed=0, batch_size=32,
-                       bank=None, progress=False):
+                       bank=None, progress=False, inference="deterministic"):
     """Scores per input source plus the baseline, and per class when classes are known;
     returns a dict for `format_table`."""
     from kerasgan.chromosome.model import generate
 
-    report = {"count": len(chromosomes), "synthetic": bool(chromosomes.synthetic)}
+    report = {"count": len(chromosomes), "synthetic": bool(chromosomes.synthetic), "inference": inference}
     classes = np.array(chromosomes.classes) if chromosomes.classes is not None else None
     if classes is not None:
         report["per_class"] = {}
@@ -132,7 +132,7 @@ def evaluate_generator(generator, chromosomes, sources=("real", "perlin"), seed=
             real_masks = masks
         if progress:
             print(f"generating {len(masks)} images from {source} masks ...", flush=True)
-        images = generate(generator, masks, batch_size=batch_size)
+        images = generate(generator, masks, batch_size=batch_size, inference=inference)
         dices, errors, failed = score_each(masks, patterns, images)
         report[source] = dataclasses.asdict(_summary(dices, errors, failed))
         if classes is not None:
@@ -150,7 +150,8 @@ def evaluate_generator(generator, chromosomes, sources=("real", "perlin"), seed=
 def format_table(report, title="Generator"):
     """The paper's Table 1/3 layout: input set, Dice, MAENB; baseline below."""
     lines = [
-        f"{title} on {report['count']} {'SYNTHETIC ' if report.get('synthetic') else ''}held-out shapes",
+        f"{title} on {report['count']} {'SYNTHETIC ' if report.get('synthetic') else ''}held-out shapes"
+        + (f", inference {report['inference']}" if report.get("inference") else ""),
         f"{'input':<24}{'Dice':>16}{'MAENB':>16}{'failures':>10}",
     ]
     for source, label in (("real", "test_real"), ("perlin", "test_perlin"), ("ideogram", "test_ideogram"),

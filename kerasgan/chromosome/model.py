@@ -53,13 +53,24 @@ def build_pix2pix(size=DEFAULT_SIZE, filters=64, discriminator_filters=None, nor
     return Pix2Pix(generator, discriminator, l1_weight=l1_weight)
 
 
-def generate(generator, banded_masks, batch_size=32):
-    """Run a generator on uint8 banded masks (N x S x S or S x S); returns uint8 images."""
-    from kerasgan.chromosome.extraction import to_model_input
+def generate(generator, banded_masks, batch_size=32, inference="deterministic"):
+    """Run a generator on uint8 banded masks (N x S x S or S x S); returns uint8 images.
 
+    inference "deterministic": dropout off, BatchNorm moving statistics (one image per mask,
+    always the same); "reference": as pix2pix's test.py, dropout on and each image normalised
+    by its own batch statistics (`kerasgan.models.pix2pix.run_generator`).
+    """
+    from kerasgan.chromosome.extraction import to_model_input
+    from kerasgan.models.pix2pix import check_inference, run_generator
+
+    check_inference(inference)
     inputs = to_model_input(np.asarray(banded_masks))
     outputs = []
     for start in range(0, len(inputs), batch_size):
-        outputs.append(np.asarray(generator(inputs[start : start + batch_size], training=False)))
+        batch = inputs[start : start + batch_size]
+        if inference == "deterministic":
+            outputs.append(np.asarray(generator(batch, training=False)))
+        else:
+            outputs.append(np.asarray(run_generator(generator, batch, inference=inference)))
     images = np.concatenate(outputs)[..., 0]
     return np.round(np.clip((images + 1.0) * 127.5, 0, 255)).astype(np.uint8)
