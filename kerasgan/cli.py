@@ -21,6 +21,7 @@ VERBS = {
     "evaluate": "evaluate a model with the paper's metrics",
     "ablation": "train and compare a paper's ablation variants",
     "augment-study": "measure a classifier's accuracy gain from synthetic images",
+    "example-data": "write a small example folder in a layout the README uses",
 }
 
 PLUGINS = (
@@ -29,6 +30,7 @@ PLUGINS = (
     "kerasgan.syncgan.commands",
     "kerasgan.glomeruli.commands",
     "kerasgan.medisingan.commands",
+    "kerasgan.example_data",
 )
 
 
