@@ -30,6 +30,7 @@ PLUGINS = (
     "kerasgan.syncgan.commands",
     "kerasgan.glomeruli.commands",
     "kerasgan.medisingan.commands",
+    "kerasgan.commands.zoo_generate",
     "kerasgan.example_data",
 )
 
