@@ -11,6 +11,7 @@ so `kerasgan --help` answers at once.
 
 import argparse
 import importlib
+import pathlib
 import sys
 
 import kerasgan
@@ -179,6 +180,9 @@ def main(argv=None):
     one line, the last intact checkpoint named where there is one); 130 interrupted.
     `--debug` re-raises, so the full traceback shows.
     """
+    from kerasgan._runtime import quiet_console
+
+    quiet_console()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -206,7 +210,23 @@ def main(argv=None):
         hint = "" if usage else f" [{type(error).__name__}; --debug for the traceback]"
         print(f"kerasgan: error: {message}{hint}", file=sys.stderr)
         return 2 if usage else 1
+    if not code and getattr(args, "verb", None) == "train":
+        print(_written_line(getattr(args, "out", None)))
     return int(code or 0)
+
+
+def _written_line(out, limit=10):
+    """The last line of a train command: what its --out holds now."""
+    if out is None:
+        return "done"
+    out = pathlib.Path(out)
+    if out.is_file():
+        return f"done: wrote {out}"
+    if not out.is_dir():
+        return "done"
+    entries = sorted(f"{p.name}/" if p.is_dir() else p.name for p in out.iterdir() if not p.name.startswith("."))
+    more = f", ... ({len(entries)} entries)" if len(entries) > limit else ""
+    return f"done: {out} holds {', '.join(entries[:limit])}{more}"
 
 
 if __name__ == "__main__":
