@@ -246,6 +246,7 @@ def train_gan(
     epoch_metrics=(),
     monitor_mode="min",
     verbose="auto",
+    tensorboard_dir=None,
 ):
     """Fit a compiled GAN with resumable, atomic checkpoints and per-epoch artefacts.
 
@@ -262,6 +263,8 @@ def train_gan(
             whether its "min" (a loss) or "max" (e.g. val_dice) is best.
         epoch_metrics: callbacks that add metrics to the epoch's logs (e.g. a validation
             Dice every N epochs); they run before the checkpoint/best/log callbacks.
+        tensorboard_dir: also log each epoch's scalars and sample grid there
+            (`tensorboard --logdir DIR`; see kerasgan.tensorboard_logging); None: no logging.
     Returns: the keras History of this call.
     """
     from kerasgan._args import check_int
@@ -294,6 +297,10 @@ def train_gan(
         StopOnNonFiniteLoss(str(backup_dir)),
         *extra_callbacks,
     ]
+    if tensorboard_dir is not None:
+        from kerasgan.tensorboard_logging import tensorboard_callbacks
+
+        callbacks += tensorboard_callbacks(tensorboard_dir, out_dir / "samples")
     try:
         history = model.fit(
             train_data,

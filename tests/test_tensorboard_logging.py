@@ -1,0 +1,62 @@
+"""TensorBoard logs of `train_gan` / `kerasgan train pix2pix`: epoch scalars and the sample grid."""
+
+import pathlib
+
+import numpy as np
+
+from kerasgan import example_data
+from kerasgan.cli import main
+
+
+def _events(folder):
+    """{tag: [(step, value or image shape)]} read from the event files under `folder`."""
+    import tensorflow as tf
+
+    found = {}
+    for path in sorted(pathlib.Path(folder).rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                run = path.parent.name
+                tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
+                if value.metadata.plugin_data.plugin_name == "images":
+                    decoded = tf.io.decode_png(tensor[2]).numpy()  # width, height, then the PNG
+                    found.setdefault(f"{run}/{value.tag}", []).append((event.step, decoded))
+                elif tensor is not None:
+                    found.setdefault(f"{run}/{value.tag}", []).append((event.step, float(tensor)))
+    return found
+
+
+def test_train_pix2pix_logs_epoch_scalars_and_the_sample_grid(tmp_path):
+    pairs = example_data.write("pix2pix-pairs", tmp_path / "pairs", count=4)
+    run = tmp_path / "run"
+    code = main(["train", "pix2pix", "--data", str(pairs / "train"), "--val-data", str(pairs / "val"),
+                 "--epochs", "2", "--batch-size", "2", "--image-size", "32", "--filters", "4",
+                 "--out", str(run)])
+    assert code == 0
+    events = _events(run / "tensorboard")
+    import csv
+
+    with open(run / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    # A scalar per epoch (steps 1, 2) for every column of log.csv, with its value.
+    columns = [name for name in rows[0] if name != "epoch"]
+    assert "val_l1" in columns and len(columns) >= 3
+    for name in columns:
+        assert [step for step, _ in events[f"tensorboard/{name}"]] == [1, 2]
+        assert np.allclose([value for _, value in events[f"tensorboard/{name}"]],
+                           [float(row[name]) for row in rows], rtol=1e-5), name
+    # The sample grid of each epoch, the same pixels as samples/epoch_NNNN.png.
+    from kerasgan.data.image_io import read_image
+
+    grids = events["tensorboard/samples"]
+    assert [step for step, _ in grids] == [1, 2]
+    assert np.array_equal(grids[1][1], read_image(run / "samples" / "epoch_0002.png"))
+    assert not np.array_equal(grids[0][1], grids[1][1])  # not the same image twice
+
+
+def test_tensorboard_none_turns_it_off(tmp_path):
+    pairs = example_data.write("pix2pix-pairs", tmp_path / "pairs", count=2)
+    run = tmp_path / "run"
+    assert main(["train", "pix2pix", "--data", str(pairs / "train"), "--epochs", "1", "--batch-size", "2",
+                 "--image-size", "32", "--filters", "4", "--tensorboard", "none", "--out", str(run)]) == 0
+    assert (run / "log.csv").is_file() and not (run / "tensorboard").exists()
