@@ -203,7 +203,10 @@ def _run_medisingan(args):
         folder = kerasgan.zoo._entry_folder("medisingan")  # $KERASGAN_ZOO_PATH first, as zoo.load
     else:
         folder = pathlib.Path(args.run_folder)
-    layout, _ = _singan_layout(folder)
+    layout, saved = _singan_layout(folder)
+    scales = saved.get("completed_scales") if isinstance(saved, dict) else None
+    if isinstance(scales, int) and args.start_scale >= scales:  # before TensorFlow too
+        raise ValueError(f"--start-scale must be below the model's {scales} scales, got {args.start_scale}")
     if layout is not None:  # file names known before TensorFlow
         names = sample_file_names(args.count, layout, prefix="medisingan")
         check_new_files(out, names + ["contact_sheet.png", "manifest.json"], overwrite=args.overwrite)
