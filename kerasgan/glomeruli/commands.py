@@ -7,6 +7,8 @@ kerasgan.glomeruli.data.SHIPPED_DATA_DESCRIPTION).
 
 import pathlib
 
+from kerasgan._args import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+
 DEFAULT_IMAGE_SIZE = 64
 
 
@@ -21,21 +23,21 @@ def _add_data_arguments(parser):
     parser.add_argument("--data", default=None,
                         help="folder with images/ and masks/ (same file names); default: the "
                              "scikit-image IHC patches (real colon histology, not glomeruli)")
-    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE,
+    parser.add_argument("--image-size", type=positive_int, default=DEFAULT_IMAGE_SIZE,
                         help="square side in pixels (a power of two; the paper: 256)")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
+    parser.add_argument("--test-fraction", type=fraction, default=0.2,
                         help="share of --data pairs held out for evaluation")
-    parser.add_argument("--train-patches", type=int, default=256, help="shipped data: train patches")
-    parser.add_argument("--test-patches", type=int, default=64, help="shipped data: test patches")
-    parser.add_argument("--filters", type=int, default=16, help="first-layer filters (the paper: 64)")
-    parser.add_argument("--batch-size", type=int, default=8, help=">= 2 (L_ms compares pairs)")
+    parser.add_argument("--train-patches", type=positive_int, default=256, help="shipped data: train patches")
+    parser.add_argument("--test-patches", type=positive_int, default=64, help="shipped data: test patches")
+    parser.add_argument("--filters", type=positive_int, default=16, help="first-layer filters (the paper: 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help=">= 2 (L_ms compares pairs)")
     parser.add_argument("--discriminator", choices=("patch", "global"), default="global",
                         help="PatchGAN or the paper's whole-image discriminator (appendix)")
     parser.add_argument("--generator", choices=("unet", "appendix"), default="unet",
                         help="pix2pix U-Net (4x4) or the appendix's table 1 generator (5x5, bias + BN)")
     parser.add_argument("--allow-empty-masks", action="store_true",
                         help="keep --data pairs whose mask has no foreground (an error otherwise)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
 
 
 def _check(args):
@@ -46,6 +48,21 @@ def _check(args):
         raise ValueError(f"--batch-size must be at least 2 (the mode-seeking loss compares pairs), got {args.batch_size}")
     if not 0.0 < args.test_fraction < 1.0:
         raise ValueError(f"--test-fraction must be in (0, 1), got {args.test_fraction}")
+    if args.data is not None and not pathlib.Path(args.data).is_dir():
+        raise FileNotFoundError(f"--data '{args.data}' is not a folder (expected images/ and masks/ in it)")
+
+
+def _data_settings(args):
+    """The data a run is made from, for `check_run_settings`: the folder and a fingerprint of
+    its files (names and sizes), or the shipped patches' counts."""
+    if args.data is None:
+        return {"--data": None, "--train-patches": args.train_patches, "--test-patches": args.test_patches}
+    from kerasgan._runs import files_fingerprint
+
+    folder = pathlib.Path(args.data).resolve()
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    return {"--data": str(folder), "data files": files_fingerprint(files),
+            "--test-fraction": args.test_fraction, "--allow-empty-masks": args.allow_empty_masks}
 
 
 def load_data(args):
@@ -74,20 +91,38 @@ def load_data(args):
 def _configure_train(parser):
     _add_data_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--steps-per-epoch", type=int, default=100)
-    parser.add_argument("--l1-weight", type=float, default=10.0, help="lambda (eq. 5)")
-    parser.add_argument("--mode-seeking-weight", type=float, default=10.0, help="mu (eq. 5); 0 disables L_ms")
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=100)
+    parser.add_argument("--l1-weight", type=non_negative_float, default=10.0, help="lambda (eq. 5)")
+    parser.add_argument("--mode-seeking-weight", type=non_negative_float, default=10.0,
+                        help="mu (eq. 5); 0 disables L_ms")
     parser.add_argument("--conditional-discriminator", action="store_true",
                         help="D sees (condition, image) instead of the image only")
     parser.add_argument("--no-structure-map", action="store_true", help="condition on the mask only")
-    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--learning-rate", type=positive_float, default=2e-4)
+
+
+def _check_train(args):
+    """Everything `train glomeruli` checks before TensorFlow is imported: the numbers, --out
+    against --data, and a resume's data and settings (`check_run_settings`, one line)."""
+    from kerasgan._paths import check_output_folder
+    from kerasgan._runs import check_run_settings
+
+    _check(args)
+    out = check_output_folder(args.out, {"--data": args.data}, create=True)
+    check_run_settings(out, {
+        **_data_settings(args), "--image-size": args.image_size, "--filters": args.filters,
+        "--batch-size": args.batch_size, "--discriminator": args.discriminator,
+        "--generator": args.generator, "--seed": args.seed, "--steps-per-epoch": args.steps_per_epoch,
+        "--l1-weight": args.l1_weight, "--mode-seeking-weight": args.mode_seeking_weight,
+        "--conditional-discriminator": args.conditional_discriminator,
+        "--no-structure-map": args.no_structure_map, "--learning-rate": args.learning_rate,
+    })
+    return out
 
 
 def _run_train(args):
-    _check(args)
-    if args.epochs < 1 or args.steps_per_epoch < 1:
-        raise ValueError("--epochs and --steps-per-epoch must be at least 1")
+    _check_train(args)
     import keras
     import tensorflow as tf
 
@@ -138,12 +173,13 @@ def _configure_ablation(parser):
     from kerasgan.glomeruli.ablation import VARIANTS
 
     _add_data_arguments(parser)
-    parser.add_argument("--steps", type=int, default=600, help="training steps per variant")
+    parser.add_argument("--steps", type=positive_int, default=600, help="training steps per variant")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--out", default=None,
                         help="folder for results.json, table.md, and per variant an output grid "
                              "(<variant>.png) and float16 generator weights (<variant>.generator.weights.npz)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
 
 
 def _run_ablation(args):
@@ -156,6 +192,13 @@ def _run_ablation(args):
     unknown = [name for name in variants if name not in ablation.VARIANTS]
     if unknown or not variants:
         raise ValueError(f"--variants: unknown {unknown or '(none given)'}; choose from {','.join(ablation.VARIANTS)}")
+    if args.out is not None:
+        from kerasgan._paths import check_new_files, check_output_folder
+
+        names = ["results.json", "table.md"]
+        names += [f"{name}{suffix}" for name in variants for suffix in (".png", ".generator.weights.npz")]
+        check_new_files(check_output_folder(args.out, {"--data": args.data}, create=True), names,
+                        overwrite=args.overwrite)
     train, test, description = load_data(args)
     settings = ablation.AblationSettings(
         image_size=args.image_size, filters=args.filters, batch_size=args.batch_size,

@@ -17,6 +17,7 @@ import pathlib
 
 import numpy as np
 
+from kerasgan._args import check_float, check_int
 from kerasgan.glomeruli.structure import structure_map
 
 SHIPPED_DATA_DESCRIPTION = (
@@ -122,8 +123,9 @@ def ihc_patches(patch_size=64, count=256, split="train", test_fraction=0.25, see
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}")
+    count = check_int(count, "count")
+    patch_size = check_int(patch_size, "patch_size")
+    test_fraction = check_float(test_fraction, "test_fraction", maximum=1.0, maximum_inclusive=False)
     image, mask, structure = shipped_histology()
     height, width = image.shape[:2]
     boundary = int(round(width * (1.0 - test_fraction)))
@@ -156,19 +158,21 @@ def make_condition(mask, image=None, structure=None, threshold="otsu", use_struc
     """The generator's input for one example: 1 x H x W x 2 (mask, structure map) in [-1, 1].
 
     Args:
-        mask: H x W (x 1) binary mask (bool, {0, 1} or uint8 {0, 255}).
+        mask: H x W (x 1) binary mask read by `kerasgan.data.masks.read_mask_values` (bool,
+            {0, 1}, {0, 127}, {0, 255}, ...: 0 and one foreground value; labels are refused).
         image: a tissue image to take the structure map from (`structure_map(image, threshold)`),
             or give `structure` directly (H x W (x 1), binary).
         use_structure_map: False gives the mask-only condition (1 x H x W x 1).
     """
-    from kerasgan.data.image_io import to_unit_float
+    from kerasgan.data.masks import read_mask_values
 
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] == 1:
         mask = mask[..., 0]
     if mask.ndim != 2:
         raise ValueError(f"mask must be H x W or H x W x 1, got shape {mask.shape}")
-    binary_mask = (to_unit_float(mask) > 0.5).astype(np.float32)[..., None]
+    # The one mask rule ({0, v} -> v is foreground): a uint8 {0, 1} or {0, 127} mask is not empty.
+    binary_mask = read_mask_values(mask, name="mask").astype(np.float32)[..., None]
     parts = [binary_mask]
     if use_structure_map:
         if structure is None:
@@ -182,7 +186,7 @@ def make_condition(mask, image=None, structure=None, threshold="otsu", use_struc
             raise ValueError(
                 f"structure map {structure.shape[:2]} and mask {binary_mask.shape[:2]} differ in size"
             )
-        parts.append((to_unit_float(structure) > 0.5).astype(np.float32))
+        parts.append(read_mask_values(structure, name="structure").astype(np.float32)[..., None])
     return _binary_to_signed(np.concatenate(parts, axis=-1))[None]
 
 
@@ -207,7 +211,8 @@ def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allo
                        progress=True):
     """Load `folder/images/*` (RGB or grey tissue) and `folder/masks/*` (binary) pairs.
 
-    Files pair by name (stem). Masks are binarised (> half their dtype's range); structure
+    Files pair by name (stem). Masks are read by `kerasgan.data.masks.read_mask_values` (0 and
+    one foreground value, e.g. {0, 1}, {0, 127}, {0, 255}; other files raise ValueError); structure
     maps are computed from each image with `structure_map(image, structure_threshold)`.
 
     Args:
@@ -219,6 +224,7 @@ def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allo
     from tqdm.auto import tqdm
 
     from kerasgan.data.image_io import read_image, to_unit_float
+    from kerasgan.data.masks import read_mask_values
     from kerasgan.transforms import resize
 
     pairs = _pair_files(folder)
@@ -234,7 +240,7 @@ def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allo
         if image_size is not None:
             image = resize(image, image_size, interpolation="area")
             mask = resize(mask, image_size, interpolation="nearest")
-        mask = to_unit_float(mask) > 0.5
+        mask = read_mask_values(mask, name=f"mask '{mask_path}'")[..., None]
         if not allow_empty_masks and not mask.any():
             raise ValueError(f"mask '{mask_path}' is empty (no foreground pixel); pass allow_empty_masks=True to keep it")
         if images and image.shape != images[0].shape:

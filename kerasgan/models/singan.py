@@ -440,7 +440,9 @@ class SinGANScale(keras.Model):
 def prepare_image(image, name="image"):
     """Validate one training/composite image and return float32 (H, W, C) in [-1, 1].
 
-    Integer images are scaled by their dtype's range (uint8 /255, uint16 /65535); float images
+    Integer images go through `kerasgan.data.image_io.to_unit_float` (uint8 /255, uint16
+    /65535, other integers such as int32/int64 or Python lists of ints by their values: 0..255
+    /255, else 0..65535 /65535; negative values are refused), then x * 2 - 1; float images
     must already be in [-1, 1] (see `kerasgan.medisingan.io.normalize` for per-channel scaling).
     """
     if image is None:
@@ -458,8 +460,12 @@ def prepare_image(image, name="image"):
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {array.shape})")
     if np.issubdtype(array.dtype, np.integer):
-        info = np.iinfo(array.dtype)
-        array = (array.astype(np.float64) - info.min) / (info.max - info.min) * 2.0 - 1.0
+        # kerasgan's one value-range rule (uint8 /255, uint16 /65535, other integers by their
+        # values): an int32/int64 image or a Python list of ints scaled by its dtype's range
+        # would be a constant image.
+        from kerasgan.data.image_io import to_unit_float
+
+        array = to_unit_float(array, name).astype(np.float64) * 2.0 - 1.0
     else:
         if not np.all(np.isfinite(array)):
             bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))

@@ -6,24 +6,42 @@
 
 ROOT holds one subfolder per class (ROOT/benign/*.png, ROOT/malignant/*.png). `--synthetic N`
 instead of `--data` uses the SYNTHETIC renderer (N images per class).
+
+Arguments and paths are checked before TensorFlow is imported. `train syncgan` is not
+resumable: a killed run starts again from epoch 0 (its --out is refused unless the settings
+match; existing files are replaced only with --overwrite).
 """
+
+from kerasgan._args import non_negative_int, positive_int
+
+
+def _probability(text):
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"a number in [0, 1) expected, got {text!r}")
+    return value
 
 
 def _add_data_arguments(parser, image_size):
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="folder with one subfolder of images per class")
-    source.add_argument("--synthetic", type=int, metavar="N",
+    source.add_argument("--synthetic", type=positive_int, metavar="N",
                         help="use N SYNTHETIC rendered images per class (benign/malignant) instead")
-    parser.add_argument("--image-size", type=int, default=image_size, help="side images are resized to")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=positive_int, default=image_size, help="side images are resized to")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
 
 
 def _add_model_arguments(parser):
-    parser.add_argument("--filters", type=int, default=64, help="U-Net/PatchGAN base filters")
-    parser.add_argument("--noise-channels", type=int, default=4, help="channels of the mask GANs' noise map")
-    parser.add_argument("--flip-probability", type=float, default=0.05,
+    parser.add_argument("--filters", type=positive_int, default=64, help="U-Net/PatchGAN base filters")
+    parser.add_argument("--noise-channels", type=positive_int, default=4, help="channels of the mask GANs' noise map")
+    parser.add_argument("--flip-probability", type=_probability, default=0.05,
                         help="label-flip probability of the mask GANs' discriminators")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
 
 
 def _load_data(args):
@@ -45,9 +63,15 @@ def _load_data(args):
 def _configure_train(parser):
     _add_data_arguments(parser, 256)
     _add_model_arguments(parser)
-    parser.add_argument("--mask-epochs", type=int, default=1600, help="epochs of each mask GAN (paper: 1600)")
-    parser.add_argument("--cgan-epochs", type=int, default=200, help="epochs of the conditional GAN (paper: 200)")
-    parser.add_argument("--out", required=True, help="output: a .keras file or a folder")
+    parser.add_argument("--mask-epochs", type=non_negative_int, default=1600,
+                        help="epochs of each mask GAN (paper: 1600)")
+    parser.add_argument("--cgan-epochs", type=non_negative_int, default=200,
+                        help="epochs of the conditional GAN (paper: 200)")
+    parser.add_argument("--out", required=True,
+                        help="output: a .keras file or a folder. NOT resumable: a killed run starts "
+                             "again from epoch 0 (run the same command with --overwrite)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the files of an earlier run of the same settings in --out")
     parser.add_argument("--strict-masks", action="store_true",
                         help="stop if an unsupervised nucleus mask is implausible (near empty / near full) "
                              "instead of warning")
@@ -93,8 +117,45 @@ def unsupervised_masks_with_report(images, run_folder, strict=False, overlay_cou
     return masks
 
 
+def _check_train(args):
+    """Paths and settings of `train syncgan`, checked before TensorFlow is imported: --out may
+    not be, hold or lie in --data; a folder of another run's settings is refused in one line;
+    no file is replaced without --overwrite. Returns the run folder."""
+    import pathlib
+
+    from kerasgan._paths import check_new_files, check_output_folder
+    from kerasgan._runs import check_run_settings, files_fingerprint
+
+    if args.data is not None and not pathlib.Path(args.data).is_dir():
+        raise FileNotFoundError(f"--data '{args.data}' is not a folder (one subfolder of images per class)")
+    out = pathlib.Path(args.out)
+    if out.suffix in (".keras", ".zip") and out.is_dir():
+        raise ValueError(f"--out '{out}' is a folder; a .keras/.zip output must be a file")
+    folder = check_output_folder(_run_folder(out), {"--data": args.data}, create=True)
+    if args.data is not None:
+        data = pathlib.Path(args.data).resolve()
+        source = {"--data": str(data),
+                  "data files": files_fingerprint([p for p in data.rglob("*") if p.is_file()])}
+    else:
+        source = {"--synthetic": args.synthetic}
+    model_files = [out.name] if out.suffix in (".keras", ".zip") else ["syncgan.json", "cgan.keras"]
+    existing = [name for name in model_files + ["masks_overlay.png", "masks_report.json"]
+                if (folder / name).exists()]
+    check_run_settings(folder, {
+        **source, "--image-size": args.image_size, "--seed": args.seed, "--filters": args.filters,
+        "--noise-channels": args.noise_channels, "--flip-probability": args.flip_probability,
+        "--batch-size": args.batch_size, "--strict-masks": args.strict_masks,
+    }, file_name=f"{out.name}.run_settings.json" if out.suffix in (".keras", ".zip") else "run_settings.json")
+    check_new_files(folder, existing, overwrite=args.overwrite)
+    return folder
+
+
 def _run_train(args):
     import time
+
+    _check_train(args)
+    print("train syncgan is not resumable: if this run is killed, run the same command again "
+          "with --overwrite; it starts again from epoch 0", flush=True)
 
     from kerasgan.syncgan.folders import prepare_images
     from kerasgan.syncgan.pipeline import SynCGAN
@@ -123,14 +184,31 @@ def _configure_generate(parser):
     source.add_argument("--model", help="a pipeline saved by `kerasgan train syncgan` (.keras or folder)")
     source.add_argument("--zoo", action="store_true", help="use the pretrained zoo entry 'syncgan'")
     parser.add_argument("--class", dest="class_name", required=True, help="class to generate")
-    parser.add_argument("--count", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--count", type=positive_int, default=16)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", required=True, help="folder for image_XXXX.png and mask_XXXX.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
+
+
+def _check_generate(args):
+    """--out may not be, hold or lie in --model; no existing file replaced without --overwrite
+    (checked before TensorFlow is imported)."""
+    import pathlib
+
+    from kerasgan._paths import check_new_files, check_output_folder
+
+    if args.model is not None and not pathlib.Path(args.model).exists():
+        raise FileNotFoundError(f"--model '{args.model}' does not exist")
+    out = check_output_folder(args.out, {"--model": args.model}, create=True)
+    names = [f"{kind}_{index:04d}.png" for index in range(args.count) for kind in ("image", "mask")]
+    check_new_files(out, names, overwrite=args.overwrite)
+    return out
 
 
 def _run_generate(args):
     import pathlib
 
+    out = _check_generate(args)
     from kerasgan.data.image_io import write_image
 
     if args.zoo:
@@ -142,8 +220,7 @@ def _run_generate(args):
 
         pipeline = SynCGAN.load(args.model)
     images, masks = pipeline.generate(args.class_name, args.count, seed=args.seed)
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = pathlib.Path(out)
     for index, (image, mask) in enumerate(zip(images, masks)):
         write_image(out / f"image_{index:04d}.png", image)
         write_image(out / f"mask_{index:04d}.png", mask * 255)
@@ -197,7 +274,8 @@ def _run_study(args):
 
 def register(registry):
     registry.add("train", "syncgan", configure=_configure_train, run=_run_train,
-                 help="SynCGAN: unsupervised masks, class mask GANs and the mask -> image CGAN")
+                 help="SynCGAN: unsupervised masks, class mask GANs and the mask -> image CGAN "
+                      "(not resumable: a killed run starts again)")
     registry.add("generate", "syncgan", configure=_configure_generate, run=_run_generate,
                  help="SynCGAN: synthetic (image, mask) pairs of one class")
     registry.add("augment-study", "syncgan", configure=_configure_study, run=_run_study,

@@ -85,6 +85,10 @@ def load_image_folders(root, image_size=256, classes=None):
         raise FileNotFoundError(f"data folder '{root}' does not exist or is not a folder")
     if classes is None:
         classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)):
+        # list("ab") would silently read the class folders a/ and b/.
+        raise TypeError(f"classes must be a list or tuple of subfolder names, got "
+                        f"{type(classes).__name__} {classes!r}")
     classes = list(classes)
     if len(classes) < 2:
         raise ValueError(

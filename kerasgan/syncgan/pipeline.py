@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasgan._args import check_float, check_int
 from kerasgan.models.mask_gan import MaskGAN
 from kerasgan.models.pix2pix import Pix2Pix, default_gan_optimizer
 from kerasgan.networks.mask_generator import mask_generator
@@ -113,16 +114,23 @@ def _mask_dataset(masks, batch_size, augment, seed):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def check_masks(masks, labels=None, classes=None, name="masks"):
-    """Binary masks (N, H, W, 1) with foreground in every image; errors name the image."""
+def check_masks(masks, labels=None, classes=None, name="masks", foreground=None, threshold=None):
+    """Binary masks (N, H, W, 1) uint8 {0, 1} with foreground in every image; errors name the image.
+
+    The masks are read by kerasgan's one mask rule (`kerasgan.data.masks.read_mask_values`,
+    over the whole batch): 0 and one foreground value ({0, 1}, {0, 255}, {0, 127}, bool).
+    Label images (1/2/3 ...) or soft masks are refused unless `foreground=(values...)` or
+    `threshold=t` says what is foreground (`masks > 0` would make every label foreground).
+    """
+    from kerasgan.data.masks import read_mask_values
+
     masks = np.asarray(masks)
     if masks.ndim == 3:
         masks = masks[..., None]
     if masks.ndim != 4 or masks.shape[-1] != 1:
         raise ValueError(f"{name} must have shape (N, H, W, 1), got {masks.shape}")
-    if np.issubdtype(masks.dtype, np.floating) and not np.all(np.isfinite(masks)):
-        raise ValueError(f"{name} contain NaN or infinite values")
-    binary = (masks > 0).astype(np.uint8)
+    binary = read_mask_values(masks, name=name, foreground=foreground,
+                              threshold=threshold).astype(np.uint8)[..., None]
     empty = np.flatnonzero(binary.reshape(len(binary), -1).max(axis=1) == 0)
     if len(empty):
         first = int(empty[0])
@@ -172,6 +180,10 @@ class SynCGAN:
         mask_options=None,
         seed=0,
     ):
+        if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple, np.ndarray)):
+            # "ab" would silently become the classes ["a", "b"].
+            raise TypeError(f"classes must be a list or tuple of class names, got "
+                            f"{type(classes).__name__} {classes!r}")
         classes = [str(name) for name in classes]
         if not classes:
             raise ValueError("classes is empty; give at least one class name")
@@ -254,9 +266,11 @@ class SynCGAN:
                              f"got values in [{labels.min()}, {labels.max()}]")
         return labels.astype(np.int32)
 
-    def prepare(self, images, labels, masks=None):
+    def prepare(self, images, labels, masks=None, mask_foreground=None):
         """Resize images, check labels, compute (or check) nucleus masks.
 
+        Given masks are read by `check_masks` (0 and one foreground value; label images need
+        `mask_foreground=(labels...)`) before any resizing.
         Returns images uint8 (N, S, S, 3), labels int32 (N,), masks uint8 (N, S, S, 1).
         """
         images = prepare_images(images, self.image_size)
@@ -272,9 +286,10 @@ class SynCGAN:
                 masks = masks[..., None]
             if masks.shape[:1] != images.shape[:1]:
                 raise ValueError(f"masks ({masks.shape[0]}) and images ({len(images)}) differ in number")
+            masks = check_masks(masks, labels, self.classes, foreground=mask_foreground)
             if masks.shape[1:3] != (self.image_size, self.image_size):
                 masks = np.stack([
-                    (prepare_images((m > 0).astype(np.uint8)[None] * 255, self.image_size)[0, ..., :1] > 127)
+                    (prepare_images(m[None] * 255, self.image_size)[0, ..., :1] > 127)
                     for m in masks
                 ]).astype(np.uint8)
         masks = check_masks(masks, labels, self.classes)
@@ -295,13 +310,17 @@ class SynCGAN:
         augment=True,
         verbose="auto",
         callbacks=(),
+        mask_foreground=None,
     ):
         """Train the conditional GAN and the class-specific mask GANs with Keras `fit`.
 
         Args:
             images: RGB images (N, H, W, 3) or a list of them (any size; resized to S).
             labels: (N,) class indices or names.
-            masks: optional nucleus masks (N, H, W, 1); default `nucleus_masks(images)`.
+            masks: optional nucleus masks (N, H, W, 1): 0 and one foreground value ({0, 1},
+                {0, 255}, bool; `kerasgan.data.masks`); default `nucleus_masks(images)`.
+            mask_foreground: for label-image masks, the values that are foreground (others are
+                background); without it a mask holding several values > 0 is refused.
             mask_epochs, cgan_epochs: epochs of each mask GAN and of the conditional GAN
                 (paper: 1600 and 200).
             batch_size: batch of the conditional GAN; mask_batch_size of the mask GANs.
@@ -318,7 +337,14 @@ class SynCGAN:
         Returns:
             self.history: {"cgan": {...}, "mask_<class>": {...}} per-epoch logs.
         """
-        images, labels, masks = self.prepare(images, labels, masks)
+        mask_epochs = check_int(mask_epochs, "mask_epochs", minimum=0)
+        cgan_epochs = check_int(cgan_epochs, "cgan_epochs", minimum=0)
+        batch_size = check_int(batch_size, "batch_size")
+        if mask_batch_size is not None:
+            mask_batch_size = check_int(mask_batch_size, "mask_batch_size")
+        validation_fraction = check_float(validation_fraction, "validation_fraction", minimum=0.0,
+                                          inclusive=True, maximum=1.0, maximum_inclusive=False)
+        images, labels, masks = self.prepare(images, labels, masks, mask_foreground)
         seed = self.config["seed"]
         conditions = masks.astype(np.float32) * 2.0 - 1.0
         targets = images.astype(np.float32) / 127.5 - 1.0
@@ -326,8 +352,8 @@ class SynCGAN:
         if validation is not None:
             if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
                 raise ValueError("validation must be (images, labels) or (images, labels, masks)")
-            val_images, _, val_masks = self.prepare(*validation) if len(validation) == 3 else \
-                self.prepare(validation[0], validation[1])
+            val_images, _, val_masks = self.prepare(*validation, mask_foreground) if len(validation) == 3 \
+                else self.prepare(validation[0], validation[1])
             val_conditions = val_masks.astype(np.float32) * 2.0 - 1.0
             val_targets = val_images.astype(np.float32) / 127.5 - 1.0
             train, held_out = np.arange(len(images)), len(val_images)
@@ -371,6 +397,8 @@ class SynCGAN:
     # ---------------------------------------------------------------- generation
     def generate_masks(self, class_name, count, seed=None, batch_size=16):
         """`count` binary masks (count, S, S, 1) uint8 {0, 1} from the class's mask GAN."""
+        count = check_int(count, "count")
+        batch_size = check_int(batch_size, "batch_size")
         return self._mask_gan(class_name).generate(count, seed=seed, batch_size=batch_size)
 
     def images_from_masks(self, masks, batch_size=16, output="uint8", inference="deterministic"):
@@ -382,7 +410,10 @@ class SynCGAN:
         masks = np.asarray(masks)
         if masks.ndim != 4 or masks.shape[1:] != (self.image_size, self.image_size, 1):
             raise ValueError(f"masks must have shape (N, {self.image_size}, {self.image_size}, 1), got {masks.shape}")
-        conditions = (masks > 0).astype(np.float32) * 2.0 - 1.0
+        from kerasgan.data.masks import read_mask_values
+
+        # The one mask rule: label images are refused, not turned into all foreground.
+        conditions = read_mask_values(masks, name="masks")[..., None].astype(np.float32) * 2.0 - 1.0
         if inference == "deterministic":
             images = self.cgan.generator.predict(conditions, batch_size=batch_size, verbose=0)
         else:
@@ -402,8 +433,8 @@ class SynCGAN:
             images (count, S, S, 3) and masks (count, S, S, 1) uint8 in {0, 1}; images[i] is
             the conditional GAN's rendering of masks[i].
         """
-        if int(count) < 1:
-            raise ValueError(f"count must be >= 1, got {count}")
+        count = check_int(count, "count")
+        batch_size = check_int(batch_size, "batch_size")
         masks = self.generate_masks(class_name, count, seed=seed, batch_size=batch_size)
         return self.images_from_masks(masks, batch_size=batch_size, output=output), masks
 

@@ -24,6 +24,8 @@ import math
 import cv2
 import numpy as np
 
+from kerasgan._args import check_int
+
 CLASS_NAMES = ("benign", "malignant")
 
 # Per-class appearance. Sizes are in pixels at 256 px and scale with the image size.
@@ -162,10 +164,11 @@ def render_cytology(count_per_class=75, image_size=256, seed=0, classes=CLASS_NA
         images (N, S, S, 3) uint8 RGB, masks (N, S, S, 1) uint8 in {0, 1} (nuclei),
         labels (N,) int32 indices into `classes`; classes are interleaved.
     """
-    if count_per_class < 1:
-        raise ValueError(f"count_per_class must be >= 1, got {count_per_class}")
-    if image_size < 16:
-        raise ValueError(f"image_size must be >= 16 pixels, got {image_size}")
+    count_per_class = check_int(count_per_class, "count_per_class")
+    image_size = check_int(image_size, "image_size", minimum=16)
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)):
+        raise TypeError(f"classes must be a list or tuple of class names, got "
+                        f"{type(classes).__name__} {classes!r}")
     for name in classes:
         if name not in CLASS_STYLES:
             raise ValueError(f"unknown synthetic class {name!r}; choose from {CLASS_NAMES}")
