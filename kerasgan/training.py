@@ -308,7 +308,7 @@ def train_gan(
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
             callbacks=callbacks,
-            verbose=verbose,
+            verbose=_plain_when_redirected(verbose),
         )
         generator = getattr(model, "generator", model)
         with atomic_path(out_dir / "generator.keras") as temporary:
@@ -316,6 +316,16 @@ def train_gan(
     except OSError as error:
         raise CheckpointWriteError(_write_failure_message(out_dir, backup_dir, error)) from error
     return history
+
+
+def _plain_when_redirected(verbose):
+    """Keras's "auto" progress bar writes ANSI codes and redraws into a redirected log; one plain
+    line per epoch (verbose 2) is what a log file wants."""
+    import sys
+
+    if verbose == "auto" and not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty()):
+        return 2
+    return verbose
 
 
 class CheckpointWriteError(OSError):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import warnings
 
+import pytest
+
 from kerasgan import _runtime
 
 TRAIN = ["train", "glomeruli", "--epochs", "1", "--steps-per-epoch", "1", "--image-size", "32",
@@ -18,16 +20,33 @@ def _run_cli(arguments, **environment):
                           text=True, timeout=300, env=env)
 
 
-def test_train_prints_no_cuda_lines_and_ends_naming_what_it_wrote(tmp_path):
-    result = _run_cli([*TRAIN, "--out", str(tmp_path / "run")])
+CHATTER = ("cuInit", "E0000", "I0000", "absl::InitializeLog")
+
+
+def test_generate_prints_no_tensorflow_start_up_lines(tmp_path):
+    result = _run_cli(["generate", "glomeruli", "--count", "1", "--out", str(tmp_path / "g")])
     assert result.returncode == 0, result.stderr
-    for marker in ("cuInit", "E0000", "I0000", "absl::InitializeLog"):
+    for marker in CHATTER:
+        assert marker not in result.stderr, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("wrote 1 images")
+
+
+@pytest.mark.slow
+def test_train_prints_no_cuda_lines_plain_epochs_and_ends_naming_what_it_wrote(tmp_path):
+    result = _run_cli([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "run")])
+    assert result.returncode == 0, result.stderr
+    for marker in CHATTER:
         assert marker not in result.stderr, result.stderr
     assert "shuffle=True" not in result.stderr
+    # stdout is a pipe: one plain line per epoch, no ANSI codes, backspaces or redraws.
+    assert "\x1b[" not in result.stdout and "\b" not in result.stdout and "\r" not in result.stdout
+    epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("1/1 - ")]
+    assert len(epoch_lines) == 2 and all("g_loss" in line for line in epoch_lines)
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith(f"done: {tmp_path / 'run'} holds ") and "generator.keras" in last and "log.csv" in last
 
 
+@pytest.mark.slow
 def test_the_users_log_level_is_kept(tmp_path):
     # With the user's own TF_CPP_MIN_LOG_LEVEL=0 TensorFlow's start-up lines are theirs to see.
     result = _run_cli(["generate", "glomeruli", "--count", "1", "--out", str(tmp_path / "g")],
@@ -67,3 +86,4 @@ def test_unset_log_level_becomes_3(monkeypatch):
         assert _runtime.quiet_console() is True
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     sys.meta_path[:] = before  # tensorflow is already imported here; leave no hook behind
+
