@@ -17,7 +17,7 @@ import sys
 import kerasgan
 
 VERBS = {
-    "train": "train a model (resumable: run the same command again after an interruption)",
+    "train": "train a model (resumable, except syncgan: run the same command again after an interruption)",
     "generate": "generate synthetic images",
     "evaluate": "evaluate a model with the paper's metrics",
     "ablation": "train and compare a paper's ablation variants",
@@ -193,7 +193,9 @@ def main(argv=None):
     try:
         code = args.run(args)
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
+        # A command that cannot resume says so with set_defaults(interrupted_hint=...).
+        print(getattr(args, "interrupted_hint", "interrupted; run the same command again to resume"),
+              file=sys.stderr)
         return 130
     except SystemExit:
         raise

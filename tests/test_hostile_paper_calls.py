@@ -289,3 +289,16 @@ def test_ablation_glomeruli_refuses_overwrite(tmp_path):
     code, stdout, stderr = _cli("ablation", "glomeruli", "--variants", "pix2pix", "--out", "out", cwd=tmp_path)
     assert code == 2 and "noTF" in stdout and "--overwrite" in stderr
     assert (tmp_path / "out" / "table.md").read_text() == "kept"
+
+
+def test_interrupted_train_syncgan_says_it_starts_over(monkeypatch, capsys):
+    import kerasgan.syncgan.commands as commands
+    from kerasgan.cli import VERBS, main
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "_check_train", interrupted)
+    assert main(["train", "syncgan", "--synthetic", "2", "--out", "unused"]) == 130
+    assert "train syncgan is not resumable" in capsys.readouterr().err
+    assert "except syncgan" in VERBS["train"]  # the generic help no longer says every train resumes

@@ -72,6 +72,8 @@ def _configure_train(parser):
                              "again from epoch 0 (run the same command with --overwrite)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the files of an earlier run of the same settings in --out")
+    parser.set_defaults(interrupted_hint="interrupted; train syncgan is not resumable: run the same "
+                                         "command again with --overwrite to start over")
     parser.add_argument("--strict-masks", action="store_true",
                         help="stop if an unsupervised nucleus mask is implausible (near empty / near full) "
                              "instead of warning")
