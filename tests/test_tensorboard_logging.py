@@ -60,3 +60,13 @@ def test_tensorboard_none_turns_it_off(tmp_path):
     assert main(["train", "pix2pix", "--data", str(pairs / "train"), "--epochs", "1", "--batch-size", "2",
                  "--image-size", "32", "--filters", "4", "--tensorboard", "none", "--out", str(run)]) == 0
     assert (run / "log.csv").is_file() and not (run / "tensorboard").exists()
+
+
+def test_train_glomeruli_logs_to_tensorboard_by_default(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "glomeruli", "--epochs", "1", "--steps-per-epoch", "1", "--image-size", "32",
+                 "--filters", "4", "--train-patches", "4", "--test-patches", "2", "--batch-size", "2",
+                 "--out", str(run)]) == 0
+    events = _events(run / "tensorboard")
+    assert [step for step, _ in events["tensorboard/val_l1"]] == [1]
+    assert [step for step, _ in events["tensorboard/samples"]] == [1]
