@@ -302,3 +302,17 @@ def test_interrupted_train_syncgan_says_it_starts_over(monkeypatch, capsys):
     assert main(["train", "syncgan", "--synthetic", "2", "--out", "unused"]) == 130
     assert "train syncgan is not resumable" in capsys.readouterr().err
     assert "except syncgan" in VERBS["train"]  # the generic help no longer says every train resumes
+
+
+def test_augment_study_refuses_out_in_data_and_overwrite(tmp_path):
+    _class_folders(tmp_path / "data")
+    code, stdout, stderr = _cli("augment-study", "syncgan", "--data", "data", "--out", "data/study",
+                                cwd=tmp_path)
+    assert code == 2 and "noTF" in stdout and "lies inside the input --data" in stderr
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "study.md").write_text("kept")
+    code, stdout, stderr = _cli("augment-study", "syncgan", "--data", "data", "--out", "study", cwd=tmp_path)
+    assert code == 2 and "noTF" in stdout and "--overwrite" in stderr
+    assert (tmp_path / "study" / "study.md").read_text() == "kept"
+    code, _, stderr = _cli("augment-study", "syncgan", "--data", "data", "--seeds", "0", cwd=tmp_path)
+    assert code == 2 and "--seeds" in stderr

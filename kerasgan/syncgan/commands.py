@@ -240,17 +240,29 @@ def _configure_study(parser):
                              "inceptionv3; repeat for several")
     parser.add_argument("--weights", action="append", default=[], metavar="CLASSIFIER=PATH",
                         help="local ImageNet no-top weights file of a keras.applications classifier")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (splits)")
-    parser.add_argument("--mask-epochs", type=int, default=60)
-    parser.add_argument("--cgan-epochs", type=int, default=30)
-    parser.add_argument("--gan-epochs", type=int, default=None, help="plain-GAN control (default: mask epochs)")
-    parser.add_argument("--classifier-epochs", type=int, default=25)
-    parser.add_argument("--synthetic-ratio", type=int, default=2, help="synthetic : real training images")
+    parser.add_argument("--seeds", type=positive_int, default=3, help="number of seeds (splits)")
+    parser.add_argument("--mask-epochs", type=non_negative_int, default=60)
+    parser.add_argument("--cgan-epochs", type=non_negative_int, default=30)
+    parser.add_argument("--gan-epochs", type=non_negative_int, default=None,
+                        help="plain-GAN control (default: mask epochs)")
+    parser.add_argument("--classifier-epochs", type=positive_int, default=25)
+    parser.add_argument("--synthetic-ratio", type=positive_int, default=2, help="synthetic : real training images")
     parser.add_argument("--no-control", action="store_true", help="skip the Table 3 plain-GAN control")
     parser.add_argument("--out", default="syncgan_study", help="folder for study.json/.md/.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace study.json/.md/.png in --out")
 
 
 def _run_study(args):
+    import pathlib
+
+    from kerasgan._paths import check_new_files, check_output_folder
+
+    if args.data is not None and not pathlib.Path(args.data).is_dir():
+        raise FileNotFoundError(f"--data '{args.data}' is not a folder (one subfolder of images per class)")
+    # Checked before TensorFlow is imported: --out may not be, hold or lie in --data, and an
+    # earlier study's files are replaced only with --overwrite.
+    out = check_output_folder(args.out, {"--data": args.data}, create=True)
+    check_new_files(out, ["study.json", "study.md", "study.png"], overwrite=args.overwrite)
     from kerasgan.syncgan.study import format_table, run_study
 
     images, labels, classes = _load_data(args)
