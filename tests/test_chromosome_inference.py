@@ -44,3 +44,23 @@ def test_reference_normalises_each_image_alone(generator_and_masks):
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = 0.5
     assert np.abs(together.astype(int) - alone).max() <= 1
+
+
+def test_reference_uses_batch_statistics_on_a_frozen_zoo_style_generator():
+    # Keras runs a non-trainable BatchNormalization in inference mode even with training=True;
+    # a frozen generator must still get the reference protocol's batch statistics.
+    import keras
+
+    generator = kc.build_generator(size=128, filters=4, dropout=0.0)
+    # Moving statistics far from any batch's: the two protocols then differ clearly.
+    for layer in generator.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(layer.moving_mean + 3.0)
+    masks = np.stack([kc.render_chromosome_mask(seed=s, chromosome="5", chr1_length=100)[0] for s in range(2)])
+    unfrozen = kc.generate(generator, masks, inference="reference")
+    deterministic = kc.generate(generator, masks, inference="deterministic")
+    generator.trainable = False
+    frozen = kc.generate(generator, masks, inference="reference")
+    assert not generator.trainable and all(not w.trainable for w in generator.weights)
+    assert np.abs(frozen.astype(int) - unfrozen).max() <= 1
+    assert np.abs(frozen.astype(int) - deterministic).max() > 20

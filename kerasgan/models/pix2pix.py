@@ -79,13 +79,28 @@ def run_generator(generator, inputs, inference="deterministic"):
 
 
 def _stateless_train_mode_pass(generator, inputs):
-    outputs, state = generator.stateless_call(
-        [v.value for v in generator.trainable_variables],
-        [v.value for v in generator.non_trainable_variables], inputs, training=True,
-    )
-    for variable, value in zip(generator.non_trainable_variables, state):
-        if variable.path.endswith("seed_generator_state"):
-            variable.assign(value)
+    # Keras runs a BatchNormalization whose `trainable` is False in inference mode even under
+    # training=True; a frozen generator (e.g. a zoo model) would then silently use its moving
+    # statistics. Unfreeze those layers for this stateless pass only (nothing is written).
+    frozen = [layer for layer in generator._flatten_layers(include_self=False)
+              if isinstance(layer, keras.layers.BatchNormalization) and not layer.trainable]
+    frozen_model = not generator.trainable
+    try:
+        generator.trainable = True if frozen_model else generator.trainable
+        for layer in frozen:
+            layer.trainable = True
+        outputs, state = generator.stateless_call(
+            [v.value for v in generator.trainable_variables],
+            [v.value for v in generator.non_trainable_variables], inputs, training=True,
+        )
+        for variable, value in zip(generator.non_trainable_variables, state):
+            if variable.path.endswith("seed_generator_state"):
+                variable.assign(value)
+    finally:
+        for layer in frozen:
+            layer.trainable = False
+        if frozen_model:
+            generator.trainable = False
     return outputs
 
 
