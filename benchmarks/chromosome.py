@@ -17,6 +17,8 @@ is reported beside them, and rates that must be compared are measured in the sam
 """
 
 import argparse
+
+from machine import cpu_info  # benchmarks/machine.py
 import json
 import os
 import pathlib
@@ -168,7 +170,7 @@ def main(argv=None):
         print(format_table(report, title="zoo 'chromosome', human chromosomes"))
         print(format_class_table(report))
 
-    results["cpu"] = _cpu_model()
+    results["cpu"] = cpu_info()
     results["load_average_start_end"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     results["machine"] += f"; load average {results['load_average_start_end'][0]} -> {results['load_average_start_end'][1]}"
     print_table(results)
@@ -177,20 +179,6 @@ def main(argv=None):
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
-
-
-def _cpu_model():
-    """The CPU model and its vector extensions (from /proc/cpuinfo where there is one)."""
-    try:
-        text = pathlib.Path("/proc/cpuinfo").read_text()
-    except OSError:
-        import platform
-
-        return {"model": platform.processor(), "flags": []}
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = [f for f in fields.get("flags", "").split() if f.startswith(("avx", "fma", "amx"))]
-    return {"model": fields.get("model name", "?"), "flags": sorted(flags)}
 
 
 def print_table(results):

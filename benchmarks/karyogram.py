@@ -21,11 +21,12 @@ import io
 import json
 import os
 import pathlib
-import platform
 import re
 import sys
 import tempfile
 import time
+
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py: CPU model, vector extensions)
 
 import numpy as np
 
@@ -70,16 +71,6 @@ def variant_accuracy(karyotypes, seeds):
             "right_class": sum(r["class_ok"] for r in rows) / total,
             "crop_count_exact": sum(r["crops"] == r["chromosomes"] for r in rows) / len(rows),
             "touching_flags": sum(r["touching"] for r in rows)}
-
-
-def cpu_model():
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def score(karyogram, size=128):

@@ -37,9 +37,10 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import sys
 import time
+
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py: CPU model, vector extensions)
 
 import numpy as np
 
@@ -50,16 +51,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "realism.json"
 PIX2PIX_FAMILY = ("chromosome", "syncgan", "glomeruli")
 SHARPNESS_BAR = 0.8
-
-
-def cpu_model():
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def bars(report):
