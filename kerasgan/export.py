@@ -16,6 +16,14 @@ benchmarks/pix2pix_throughput.py), ONNX Runtime (the batch split across the core
 fastest, then a `tf.function` with a fixed input signature (oneDNN on), then the reloaded
 SavedModel; `backend="auto"` takes the first that is installed. Every backend matches the
 Keras generator to 1e-4 (tests/test_export.py).
+
+Inference protocol: every export and `BulkGenerator` take `inference="deterministic"` (the
+default: dropout off, BatchNorm moving statistics, one output per input) or
+`inference="reference"` (pix2pix's test.py and Isola et al.: dropout on, each example
+normalised by its own batch statistics; `kerasgan.inference_graph.reference_protocol_graph`).
+A reference-mode SavedModel or ONNX file holds the same weights and never writes them: its
+BatchNorm moving statistics are not read or updated, and dropout draws a fresh mask per call.
+An exported file carries the protocol it was exported with.
 """
 
 import os
@@ -121,12 +129,21 @@ def cpu_count():
 
 
 # ------------------------------------------------------------------------------ exports
-def export_saved_model(generator, path, overwrite=True):
+def _protocol_graph(generator, inference):
+    from kerasgan.inference_graph import check_inference, reference_protocol_graph
+
+    check_inference(inference)
+    return reference_protocol_graph(generator) if inference == "reference" else generator
+
+
+def export_saved_model(generator, path, overwrite=True, inference="deterministic"):
     """Export `generator` as a TF SavedModel with a `serve` signature (and `serving_default`).
 
     The signature takes float32 (batch, height, width, channels) conditions in [-1, 1] and
     runs the generator in inference mode. The folder is written next to `path` and renamed
-    into place, so a crash never leaves a half-written SavedModel at `path`.
+    into place, so a crash never leaves a half-written SavedModel at `path`. `inference`:
+    "deterministic" (default) or "reference" (dropout on, per-example batch statistics, no
+    state written; see the module docstring).
 
     Reload with `tf.saved_model.load(path).serve(conditions)` (no kerasgan needed).
 
@@ -135,6 +152,7 @@ def export_saved_model(generator, path, overwrite=True):
     """
     generator = _as_generator(generator)
     _check_single_image_model(generator)
+    graph = _protocol_graph(generator, inference)
     path = pathlib.Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"export path {path} exists; pass overwrite=True to replace it")
@@ -143,7 +161,7 @@ def export_saved_model(generator, path, overwrite=True):
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _sibling_temp(path)
     try:
-        generator.export(str(temporary), format="tf_saved_model", verbose=False,
+        graph.export(str(temporary), format="tf_saved_model", verbose=False,
                          input_signature=_input_signature(generator))
         if path.exists():
             old = _sibling_temp(path, ".old")
@@ -159,7 +177,7 @@ def export_saved_model(generator, path, overwrite=True):
 
 
 def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
-                batch_small_maps=None):
+                batch_small_maps=None, inference="deterministic"):
     """Export `generator` to an ONNX file (via tf2onnx) with a dynamic batch axis.
 
     Needs the optional extra: `pip install 'kerasgan[onnx]'` (tf2onnx, onnxruntime). The graph
@@ -168,7 +186,7 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
     written as one MatMul over the batch, which reads their weights once per batch instead of
     once per image (`kerasgan.inference_graph`; same outputs, ~15 % more images/s at 128 px
     batch 8); None takes `inference_graph.DEFAULT_MAX_PIXELS` (16), 0 exports the layers as
-    they are.
+    they are. `inference`: "deterministic" (default) or "reference" (module docstring).
 
     Returns:
         the `pathlib.Path` of the .onnx file.
@@ -183,6 +201,7 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
 
     generator = _as_generator(generator)
     _check_single_image_model(generator)
+    protocol_graph = _protocol_graph(generator, inference)
     if batch_small_maps is None:
         batch_small_maps = DEFAULT_MAX_PIXELS
     if isinstance(batch_small_maps, bool) or not isinstance(batch_small_maps, (int, np.integer)) \
@@ -199,7 +218,7 @@ def export_onnx(generator, path, opset=DEFAULT_OPSET, overwrite=True,
         with warnings.catch_warnings():
             # Keras' tf2onnx shim probes np.object, which numpy 2 deprecates: not ours to fix.
             warnings.simplefilter("ignore", FutureWarning)
-            graph = batch_small_convolutions(generator, int(batch_small_maps))
+            graph = batch_small_convolutions(protocol_graph, int(batch_small_maps))
             graph.export(str(temporary), format="onnx", opset_version=int(opset),
                          verbose=False, input_signature=_input_signature(generator))
         os.replace(temporary, path)
@@ -342,6 +361,9 @@ class BulkGenerator:
         threads: cores for ONNX Runtime (default: the cores this process may use); a batch
             is split into that many parts run at the same time.
         progress: show a tqdm bar; None shows it when there are more than 4 batches.
+        inference: "deterministic" (default for a Keras generator) or "reference" (dropout
+            on, per-example batch statistics, no state written). An exported SavedModel or
+            .onnx file runs the protocol it was exported with; None accepts that.
 
     Calling it with float conditions in [-1, 1] of shape (N, H, W, C) (or one (H, W, C)
     image) returns float32 images of shape (N, H', W', C') (or (H', W', C')). Outputs match
@@ -349,7 +371,7 @@ class BulkGenerator:
     """
 
     def __init__(self, generator_or_path, backend="auto", batch_size=8, threads=None,
-                 progress=None):
+                 progress=None, inference=None):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
@@ -358,6 +380,11 @@ class BulkGenerator:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
                                     or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        if inference is not None:
+            from kerasgan.inference_graph import check_inference
+
+            check_inference(inference)
+        self.inference = inference
         self.batch_size = int(batch_size)
         self.progress = progress
         self.threads = threads
@@ -380,6 +407,11 @@ class BulkGenerator:
         path = pathlib.Path(source)
         if not path.exists():
             raise FileNotFoundError(f"generator file or folder not found: {path}")
+        if self.inference is not None and (path.is_dir() or path.suffix.lower() == ".onnx"):
+            raise ValueError(
+                f"{path} is an exported generator: it runs the inference protocol it was exported "
+                f"with; export it with inference={self.inference!r} (or pass inference=None)"
+            )
         if path.is_dir():
             if not (path / "saved_model.pb").exists():
                 raise ValueError(f"{path} is a folder but not a SavedModel (no saved_model.pb)")
@@ -409,6 +441,9 @@ class BulkGenerator:
     def _runner_for_model(self, generator, backend):
         self.input_shape = _check_single_image_model(generator)
         self.output_shape = tuple(generator.output_shape)
+        self.inference = self.inference or "deterministic"
+        exported = generator
+        generator = _protocol_graph(generator, self.inference)
         if backend == "auto":
             backend = next(
                 (name for name in _AUTO_ORDER if name != "onnx" or onnx_available()), "keras"
@@ -418,8 +453,10 @@ class BulkGenerator:
         with tempfile.TemporaryDirectory(prefix="kerasgan-export-") as folder:
             # The runtimes read the whole model into memory, so the files can go afterwards.
             if backend == "saved_model":
-                return _SavedModelRunner(export_saved_model(generator, pathlib.Path(folder) / "g"))
-            path = export_onnx(generator, pathlib.Path(folder) / "generator.onnx")
+                return _SavedModelRunner(export_saved_model(exported, pathlib.Path(folder) / "g",
+                                                            inference=self.inference))
+            path = export_onnx(exported, pathlib.Path(folder) / "generator.onnx",
+                               inference=self.inference)
             return _OnnxRunner(str(path), self.threads)
 
     # ---------------------------------------------------------------- running
@@ -480,4 +517,5 @@ class BulkGenerator:
 
     def __repr__(self):
         return (f"BulkGenerator(backend={self.backend!r}, batch_size={self.batch_size}, "
+                f"inference={self.inference!r}, "
                 f"input_shape={self.input_shape}, output_shape={self.output_shape})")

@@ -240,3 +240,125 @@ def batch_small_convolutions(model, max_pixels=DEFAULT_MAX_PIXELS):
         if layer.weights:  # input layers are renamed by the clone, and hold nothing
             twin.get_layer(layer.name).set_weights(layer.get_weights())
     return twin
+
+
+# ------------------------------------------------------------------------------ reference protocol
+INFERENCE_PROTOCOLS = ("reference", "deterministic")
+DEFAULT_INFERENCE = "deterministic"
+
+
+def check_inference(inference, where="inference"):
+    if inference not in INFERENCE_PROTOCOLS:
+        raise ValueError(f"{where} must be one of {INFERENCE_PROTOCOLS}, got {inference!r}")
+    return inference
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class BatchStatisticsNormalization(keras.layers.Layer):
+    """`BatchNormalization` that always normalises with the statistics of each example alone.
+
+    What the reference pix2pix test.py computes (train-mode BatchNorm at batch 1), as a layer
+    with no state updates: the moving statistics are kept (so weights copy across) but never
+    read or written, so an exported graph in this mode cannot change them.
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon = int(axis), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+
+    def build(self, input_shape):
+        channels = (int(input_shape[self.axis]),)
+        self.gamma = self.add_weight(name="gamma", shape=channels, initializer="ones") \
+            if self.scale else None
+        self.beta = self.add_weight(name="beta", shape=channels, initializer="zeros") \
+            if self.center else None
+        self.moving_mean = self.add_weight(name="moving_mean", shape=channels, initializer="zeros",
+                                           trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=channels,
+                                               initializer="ones", trainable=False)
+
+    def call(self, x, mask=None, training=None):
+        channel_axis = self.axis % len(x.shape)
+        # Batch 1: the statistics run over every axis but the channels, per example.
+        axes = [axis for axis in range(1, len(x.shape)) if axis != channel_axis]
+        mean, variance = ops.moments(x, axes=axes, keepdims=True)
+        shape = [1] * len(x.shape)
+        shape[channel_axis] = x.shape[channel_axis]
+        y = (x - mean) * ops.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            y = y * ops.reshape(self.gamma, shape)
+        if self.beta is not None:
+            y = y + ops.reshape(self.beta, shape)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasgan")
+class AlwaysOnDropout(keras.layers.Layer):
+    """Dropout that is on in inference mode too (Isola et al. 3.2: dropout is the noise z).
+
+    Draws with TensorFlow's stateful RandomUniform op, so an exported graph (SavedModel,
+    ONNX's RandomUniformLike) draws a fresh mask every call and holds no seed variable.
+    """
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+
+    def call(self, x, training=None):
+        import tensorflow as tf
+
+        keep = 1.0 - self.rate
+        if keep >= 1.0:
+            return x
+        mask = tf.cast(tf.random.uniform(tf.shape(x), dtype=x.dtype) < keep, x.dtype)
+        return x * mask / keep
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate)
+        return config
+
+
+def reference_protocol_graph(model):
+    """A functional clone of `model` that computes the reference test-time protocol in
+    inference mode: every `BatchNormalization` uses per-example batch statistics and every
+    `Dropout` stays on, with no state written (`run_generator(..., "reference")` in a graph
+    that exports). Deterministic layers are cloned with their weights.
+    """
+    def clone(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return BatchStatisticsNormalization(axis=layer.axis, epsilon=layer.epsilon,
+                                                center=layer.center, scale=layer.scale,
+                                                name=layer.name)
+        if isinstance(layer, keras.layers.Dropout):
+            return AlwaysOnDropout(layer.rate, name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    try:
+        twin = keras.models.clone_model(model, clone_function=clone)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"the reference inference protocol needs a functional generator; cannot "
+                         f"rebuild {model.name!r}: {error}") from error
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        target = twin.get_layer(layer.name)
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # gamma/beta only when present, then the moving statistics, in the twin's order.
+            values = {w.path.split("/")[-1]: w.numpy() for w in layer.weights}
+            target.set_weights([values[w.path.split("/")[-1]] for w in target.weights])
+        else:
+            target.set_weights(layer.get_weights())
+    return twin

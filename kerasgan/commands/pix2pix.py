@@ -232,6 +232,9 @@ def _configure_generate(parser):
     parser.add_argument("--batch-size", type=positive_int, default=8)
     parser.add_argument("--backend", choices=("auto", "keras", "onnx"), default="auto",
                         help="auto: ONNX Runtime when installed (faster on CPU), else a tf.function")
+    parser.add_argument("--inference", choices=("deterministic", "reference"), default="deterministic",
+                        help="deterministic: dropout off, moving statistics; reference: as pix2pix's "
+                             "test.py (dropout on, per-image batch statistics, nothing written)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
 
 
@@ -270,7 +273,8 @@ def _run_generate(args):
         if have != channels and not (channels == 3 and have == 1):
             raise UsageError(f"'{path}' is a colour image but the generator '{model_path}' takes "
                              f"{channels}-channel (grey) conditions")
-    bulk = BulkGenerator(generator, backend=args.backend, batch_size=args.batch_size, progress=False)
+    bulk = BulkGenerator(generator, backend=args.backend, batch_size=args.batch_size, progress=False,
+                         inference=args.inference)
     out.mkdir(parents=True, exist_ok=True)
     for start in tqdm(range(0, len(files), args.batch_size), desc="generating", unit="batch"):
         batch_files = files[start:start + args.batch_size]
