@@ -112,7 +112,7 @@ def load_generator(spec, filters=DEFAULT_FILTERS, size=128, model_size=None):
 # ----------------------------------------------------------------------------- train
 
 
-JITTERS = ("dihedral", "none")
+JITTERS = ("dihedral", "reference", "none")  # = kerasgan.chromosome.data.JITTERS (TF-free here)
 
 
 def _configure_train(parser):
@@ -138,15 +138,21 @@ def _configure_train(parser):
     parser.add_argument("--filters", type=int, default=DEFAULT_FILTERS, help="U-Net ngf (paper: 64)")
     parser.add_argument("--discriminator-filters", type=int, default=None, help="PatchGAN ndf (default = --filters)")
     parser.add_argument("--model-size", type=int, default=None,
-                        help="run the U-Net at this size (the paper: 256; default 128)")
+                        help="run the U-Net at this size inside a 128 px generator (mask resized up "
+                             "and the image down inside G; D and L1 stay at 128)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="train G, D and L1 at this size (the paper: 256): masks (nearest) and "
+                             "images (bilinear) upscaled from the 128 px data; validation Dice/MAENB "
+                             "at 128 as the paper (output downscaled, area)")
     parser.add_argument("--l1-weight", type=float, default=100.0)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--validate-every", type=int, default=1,
                         help="score the paper's validation Dice/MAENB every N epochs (and at the last); "
                              "best_generator.keras is the epoch with the best Dice, as the paper chose")
     parser.add_argument("--jitter", choices=JITTERS, default="dihedral",
-                        help="training augmentation: random flips and transposes of mask and image "
-                             "(dihedral, default) or none")
+                        help="training augmentation, the same draw on mask and image: random flips "
+                             "and transposes (dihedral, default), pix2pix's resize to 286 / random "
+                             "256 crop / horizontal flip (reference; scaled for other sizes) or none")
     parser.add_argument("--workers", type=int, default=2, help="processes for pattern extraction")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -168,6 +174,11 @@ def _check_train_args(args):
         raise ValueError(f"--l1-weight must be 0 or more, got {args.l1_weight}")
     if args.model_size is not None and (args.model_size < 128 or args.model_size % 32):
         raise ValueError(f"--model-size must be a multiple of 32 of at least 128, got {args.model_size}")
+    if args.image_size is not None and (args.image_size < 128 or args.image_size % 32):
+        raise ValueError(f"--image-size must be a multiple of 32 of at least 128, got {args.image_size}")
+    if args.image_size is not None and args.model_size is not None:
+        raise ValueError("give --image-size (G, D and L1 at that size) or --model-size (only the U-Net "
+                         "inside a 128 px generator), not both")
     out = pathlib.Path(args.out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out '{out}' is a file, not a run folder")
@@ -214,7 +225,7 @@ def _run_train(args):
     check_run_settings(out, {
         "--data": _data_identity(args.data), "--validation": _data_identity(args.validation),
         "--filters": args.filters, "--discriminator-filters": args.discriminator_filters or args.filters,
-        "--model-size": args.model_size, "--l1-weight": args.l1_weight,
+        "--model-size": args.model_size, "--image-size": args.image_size, "--l1-weight": args.l1_weight,
         "--learning-rate": args.learning_rate, "--batch-size": args.batch_size,
         "--steps-per-epoch": args.steps_per_epoch, "--jitter": args.jitter, "--seed": args.seed,
         "--validate-every": args.validate_every,
@@ -261,7 +272,8 @@ def _run_train(args):
     from kerasgan.training import train_gan
 
     keras.utils.set_random_seed(args.seed)
-    model = build_pix2pix(size=train.size, filters=args.filters,
+    image_size = args.image_size or train.size
+    model = build_pix2pix(size=image_size, filters=args.filters,
                           discriminator_filters=args.discriminator_filters, model_size=args.model_size,
                           l1_weight=args.l1_weight)
     model.compile(generator_optimizer=default_gan_optimizer(args.learning_rate),
@@ -269,13 +281,19 @@ def _run_train(args):
     steps = args.steps_per_epoch or max(1, len(train) // args.batch_size)
     total_epochs = args.epochs + args.epochs_decay
     train_data = pair_dataset(train, batch_size=args.batch_size, seed=args.seed,
-                              augment=args.jitter == "dihedral")
+                              image_size=image_size, jitter=args.jitter)
     validation_data = pair_dataset(validation, batch_size=args.batch_size, augment=False,
-                                   shuffle=False, repeat=False)
+                                   shuffle=False, repeat=False, image_size=image_size)
     sample_conditions, sample_targets = next(iter(pair_dataset(validation, batch_size=8, augment=False,
-                                                               shuffle=False, repeat=False)))
+                                                               shuffle=False, repeat=False,
+                                                               image_size=image_size)))
+    # The paper scores at 128 px: a generator trained at 256 is scored through a wrapper
+    # sharing its weights (mask up, nearest; image down, area).
+    scoring_generator = (None if image_size == train.size
+                         else evaluation_generator(model.generator, train.size))
     config = {
-        "size": train.size, "filters": args.filters, "norm": "batch", "model_size": args.model_size,
+        "size": train.size, "image_size": image_size, "evaluation_size": train.size,
+        "filters": args.filters, "norm": "batch", "model_size": args.model_size,
         "discriminator_filters": args.discriminator_filters or args.filters,
         "train_images": len(train), "validation_images": len(validation),
         "test_images": None if test is None else len(test),
@@ -289,7 +307,7 @@ def _run_train(args):
 
     start = time.time()
     scores = ValidationScores(validation, every=args.validate_every, total_epochs=total_epochs,
-                              batch_size=args.batch_size)
+                              batch_size=args.batch_size, scoring_generator=scoring_generator)
     train_gan(model, train_data, out, total_epochs, validation_data=validation_data,
               sample_conditions=np.asarray(sample_conditions), sample_targets=np.asarray(sample_targets),
               monitor="val_dice", monitor_mode="max", steps_per_epoch=steps,
@@ -297,12 +315,29 @@ def _run_train(args):
     config["wall_seconds_this_run"] = round(time.time() - start, 1)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_weights_npz(model.generator, out / "generator.weights.npz")
+    if scoring_generator is not None and (out / "best_generator.keras").is_file():
+        # What `generate/evaluate chromosome --generator` take: 128 px masks in, 128 px out.
+        best = keras.saving.load_model(out / "best_generator.keras", compile=False)
+        evaluation_generator(best, train.size).save(out / f"best_generator_{train.size}px.keras")
     rows = read_log_csv(out / "log.csv")
     print("validation (the paper's Table 1: Dice and MAENB of the re-extracted masks)")
     print(format_validation_table(rows))
     print(f"wrote {out / 'generator.weights.npz'} (last epoch), {out / 'best_generator.keras'} "
           f"(best validation Dice), {out / 'log.csv'}")
     return 0
+
+
+def evaluation_generator(generator, size):
+    """`generator` (trained at its own size) as a size x size generator for scoring: the mask
+    resized up (nearest), the output down (area, the mean of each block), weights shared."""
+    import keras
+
+    trained = int(generator.input_shape[1])
+    inputs = keras.Input((size, size, 1), name="banded_mask")
+    x = keras.layers.Resizing(trained, trained, interpolation="nearest", name="upscale")(inputs)
+    x = generator(x)
+    outputs = keras.layers.Resizing(size, size, interpolation="area", name="downscale")(x)
+    return keras.Model(inputs, outputs, name=f"{generator.name}_at_{size}px")
 
 
 def _split_indices(count, seed):

@@ -398,6 +398,51 @@ def _augment(tf, tensors, seed):
     return out
 
 
+JITTERS = ("dihedral", "reference", "none")
+
+
+def resize_pair(mask, image, size):
+    """Mask and image batches (B x S x S x 1) resized to `size`: nearest for the mask (its three
+    levels stay exact), bilinear for the image."""
+    import tensorflow as tf
+
+    size = [int(size), int(size)]
+    return (tf.image.resize(mask, size, method="nearest"),
+            tf.image.resize(image, size, method="bilinear"))
+
+
+def reference_load_size(size):
+    """pix2pix's load size for a crop of `size`: 286 for 256 (scaled alike for other sizes)."""
+    return int(round(size * 286 / 256))
+
+
+def reference_jitter(mask, image, seed, size=None):
+    """pix2pix's training jitter on a batch: resize to 286, random 256 crop, random horizontal
+    flip, each example drawn alone and the same draw on its mask and image.
+
+    `size` is the crop (default: the input size); the load size is `reference_load_size`.
+    """
+    import tensorflow as tf
+
+    size = int(size or mask.shape[1])
+    load = reference_load_size(size)
+    mask, image = resize_pair(mask, image, load)
+    batch = tf.shape(mask)[0]
+    draws = tf.random.stateless_uniform([3, batch], seed=seed)
+    span = load - size + 1
+    top = tf.minimum(tf.cast(draws[0] * span, tf.int32), span - 1)
+    left = tf.minimum(tf.cast(draws[1] * span, tf.int32), span - 1)
+    flip = tf.reshape(draws[2] < 0.5, [-1, 1, 1, 1])
+    rows = top[:, None] + tf.range(size)[None]
+    columns = left[:, None] + tf.range(size)[None]
+    out = []
+    for x in (mask, image):
+        x = tf.gather(x, rows, axis=1, batch_dims=1)
+        x = tf.gather(x, columns, axis=2, batch_dims=1)
+        out.append(tf.where(flip, tf.reverse(x, [2]), x))
+    return tuple(out)
+
+
 def _perlin_patterns(tf, bank_noise, lengths, max_length, seed, mean_band):
     """Draw one Perlin pattern per example from a bank (random track, stretch, window)."""
     from kerasgan.chromosome.patterns import PerlinBank
@@ -418,12 +463,19 @@ def _perlin_patterns(tf, bank_noise, lengths, max_length, seed, mean_band):
 
 
 def pair_dataset(chromosomes, batch_size=32, augment=True, shuffle=True, repeat=True, seed=0,
-                 drop_remainder=True):
+                 drop_remainder=True, image_size=None, jitter=None):
     """(banded mask, image) training pairs, both float32 B x S x S x 1 in [-1, 1].
 
-    The mask is f_SEG(f_BPE(image), shape(image)) made in the graph per sample; augmentation
-    applies the same random flip/transpose to mask and image. Batched, parallel, prefetched.
+    The mask is f_SEG(f_BPE(image), shape(image)) made in the graph per sample. `image_size`
+    (e.g. 256, the paper) upscales both from the data's size (nearest for the mask, bilinear
+    for the image). `jitter`: "dihedral" (the same random flip/transpose on mask and image),
+    "reference" (`reference_jitter`: resize 286, crop 256, flip) or "none"; None means
+    "dihedral" when `augment` else "none". Batched, parallel, prefetched.
     """
+    if jitter is None:
+        jitter = "dihedral" if augment else "none"
+    if jitter not in JITTERS:
+        raise ValueError(f"jitter must be one of {JITTERS}, got {jitter!r}")
     import tensorflow as tf
 
     patterns, _ = _padded_patterns(chromosomes)
@@ -438,8 +490,13 @@ def pair_dataset(chromosomes, batch_size=32, augment=True, shuffle=True, repeat=
         mask = _project(tf, tf.gather(pattern_table, indices), tf.gather(index_maps, indices))
         mask = tf.cast(mask, tf.float32)[..., None] / 127.5 - 1.0
         image = tf.cast(tf.gather(images, indices), tf.float32)[..., None] / 127.5 - 1.0
-        if augment:
-            mask, image = _augment(tf, [mask, image], tf.stack([tf.cast(seed, tf.int64), step]))
+        if image_size is not None and int(image_size) != chromosomes.size:
+            mask, image = resize_pair(mask, image, image_size)
+        draw_seed = tf.stack([tf.cast(seed, tf.int64), step])
+        if jitter == "dihedral":
+            mask, image = _augment(tf, [mask, image], draw_seed)
+        elif jitter == "reference":
+            mask, image = reference_jitter(mask, image, draw_seed)
         return mask, image
 
     dataset = tf.data.Dataset.range(count)
