@@ -375,7 +375,11 @@ def test_make_condition_from_mask_and_image():
     condition = glomeruli_data.make_condition(patches.masks[0] > 0, image)
     assert condition.shape == (1, SIZE, SIZE, 2) and condition.dtype == np.float32
     np.testing.assert_array_equal(condition[0, ..., :1], patches.masks[0])
-    np.testing.assert_array_equal(condition[0, ..., 1:], structure_map(image) * 2 - 1)
+    # default: the zoo model's stored training threshold; "otsu" only when asked (issue 14)
+    stored = glomeruli_data.zoo_structure_threshold()
+    np.testing.assert_array_equal(condition[0, ..., 1:], structure_map(image, stored) * 2 - 1)
+    own = glomeruli_data.make_condition(patches.masks[0] > 0, image, threshold="otsu")
+    np.testing.assert_array_equal(own[0, ..., 1:], structure_map(image, "otsu") * 2 - 1)
     mask_only = glomeruli_data.make_condition(patches.masks[0] > 0, use_structure_map=False)
     assert mask_only.shape == (1, SIZE, SIZE, 1)
     with pytest.raises(ValueError, match="tissue image"):

@@ -84,7 +84,47 @@ def load_data(args):
     test, train = pairs.subset(np.sort(order[:test_count])), pairs.subset(np.sort(order[test_count:]))
     if len(train) < args.batch_size:
         raise ValueError(f"{len(train)} training pairs are fewer than one batch of {args.batch_size}")
+    # One structure threshold for the model: Otsu's of the training images' grey levels pooled,
+    # applied to train and test (and stored with the run, so generation cuts maps the same way).
+    uint8 = np.round((train.images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    threshold = data.otsu_structure_threshold(list(uint8))
+    train = data.with_structure_threshold(train, threshold)
+    test = data.with_structure_threshold(test, threshold)
     return train, test, f"{len(pairs)} pairs from '{args.data}' ({len(test)} held out, seed {args.seed})"
+
+
+def preprocessing(train):
+    """What a model trained on `train` needs to prepare its inputs, as stored with the model
+    (run config, ablation results, zoo card): the structure-map threshold on the grey level."""
+    if train.structure_threshold is None:
+        raise ValueError("the training patches carry no structure threshold")
+    return {"structure_threshold": float(train.structure_threshold), "structure_polarity": "dark",
+            "structure_grey_level": "skimage.color.rgb2gray of the RGB image in [0, 1]"}
+
+
+PREPROCESSING_FILE = "preprocessing.json"
+
+
+def write_preprocessing(out, train):
+    """Record `preprocessing(train)` in OUT/preprocessing.json (read by `generate glomeruli`)."""
+    import json
+
+    from kerasgan.data.image_io import atomic_write_bytes
+
+    record = preprocessing(train)
+    atomic_write_bytes(pathlib.Path(out) / PREPROCESSING_FILE, (json.dumps(record, indent=2) + "\n").encode())
+    return record
+
+
+def read_preprocessing(folder):
+    """The structure threshold a `train glomeruli` run recorded (OUT/preprocessing.json), or
+    None for a folder without the record (a run made before it existed)."""
+    import json
+
+    path = pathlib.Path(folder) / PREPROCESSING_FILE
+    if not path.is_file():
+        return None
+    return float(json.loads(path.read_text())["structure_threshold"])
 
 
 # ------------------------------------------------------------------------------- train
@@ -134,6 +174,7 @@ def _run_train(args):
 
     keras.utils.set_random_seed(args.seed)
     train, test, description = load_data(args)
+    write_preprocessing(pathlib.Path(args.out), train)
     use_structure = not args.no_structure_map
     conditions, images = train.conditions(use_structure), train.images
 
@@ -227,6 +268,7 @@ def _run_ablation(args):
 
     results = ablation.run_ablation(train, test, settings, variants=variants, on_variant=on_variant)
     results["data"] = description
+    results["preprocessing"] = preprocessing(train)
     table = ablation.format_table(results)
     print()
     print(table)

@@ -37,12 +37,17 @@ SPLITS = ("train", "test")
 
 @dataclasses.dataclass
 class PairedPatches:
-    """Images (N x H x W x 3), masks and structure maps (N x H x W x 1), all float32 in [-1, 1]."""
+    """Images (N x H x W x 3), masks and structure maps (N x H x W x 1), all float32 in [-1, 1].
+
+    `structure_threshold`: the grey level (in [0, 1], `structure_grey_level`) below which the
+    structure maps are 1, one number for the whole set; None if each map had its own.
+    """
 
     images: np.ndarray
     masks: np.ndarray
     structure_maps: np.ndarray
     names: list
+    structure_threshold: float = None
 
     def __len__(self):
         return len(self.images)
@@ -57,7 +62,7 @@ class PairedPatches:
         indices = np.asarray(indices)
         return PairedPatches(
             self.images[indices], self.masks[indices], self.structure_maps[indices],
-            [self.names[i] for i in indices],
+            [self.names[i] for i in indices], self.structure_threshold,
         )
 
 
@@ -96,12 +101,45 @@ def nucleus_mask(image, quantile=0.8, sigma=1.0, min_size=30):
     return mask.astype(np.float32)[..., None]
 
 
+def structure_grey_level(image):
+    """The grey level `structure_map` thresholds: H x W float32 in [0, 1] (skimage.color.rgb2gray
+    of the image in [0, 1] for RGB, the channel itself for grey)."""
+    from kerasgan.glomeruli.structure import _grey_level
+
+    return _grey_level(image)
+
+
+def otsu_structure_threshold(images):
+    """Otsu's threshold (skimage.filters.threshold_otsu) of the grey levels of one image or of
+    a list of images pooled: the one training threshold a model's structure maps use."""
+    from skimage.filters import threshold_otsu
+
+    if isinstance(images, np.ndarray) and images.ndim in (2, 3) and not (
+            images.ndim == 3 and images.shape[-1] not in (1, 3, 4)):
+        images = [images]
+    grey = np.concatenate([structure_grey_level(image).ravel() for image in images])
+    if grey.size == 0 or float(grey.max()) - float(grey.min()) <= 0.0:
+        raise ValueError("the training images are uniform: Otsu's threshold is undefined")
+    return float(threshold_otsu(grey))
+
+
+def shipped_structure_threshold():
+    """The structure-map threshold of the shipped data (and of the zoo entry "glomeruli"):
+    Otsu's threshold of the grey level of the whole scikit-image IHC image."""
+    from skimage import data
+
+    return otsu_structure_threshold(data.immunohistochemistry())
+
+
 def shipped_histology():
-    """(image uint8 512x512x3, nucleus mask, structure map) of scikit-image's IHC image."""
+    """(image uint8 512x512x3, nucleus mask, structure map, structure threshold) of
+    scikit-image's IHC image; the map is the image thresholded at the threshold (Otsu's of the
+    whole image's grey level)."""
     from skimage import data
 
     image = data.immunohistochemistry()
-    return image, nucleus_mask(image), structure_map(image, "otsu")
+    threshold = otsu_structure_threshold(image)
+    return image, nucleus_mask(image), structure_map(image, threshold), threshold
 
 
 def _dihedral(array, index):
@@ -126,7 +164,7 @@ def ihc_patches(patch_size=64, count=256, split="train", test_fraction=0.25, see
     count = check_int(count, "count")
     patch_size = check_int(patch_size, "patch_size")
     test_fraction = check_float(test_fraction, "test_fraction", maximum=1.0, maximum_inclusive=False)
-    image, mask, structure = shipped_histology()
+    image, mask, structure, threshold = shipped_histology()
     height, width = image.shape[:2]
     boundary = int(round(width * (1.0 - test_fraction)))
     low, high = (0, boundary) if split == "train" else (boundary, width)
@@ -150,11 +188,34 @@ def ihc_patches(patch_size=64, count=256, split="train", test_fraction=0.25, see
         names.append(f"ihc_{split}_r{row:03d}_c{column:03d}_o{orientation}")
     return PairedPatches(
         np.ascontiguousarray(np.stack(images)), _binary_to_signed(np.stack(masks)),
-        _binary_to_signed(np.stack(maps)), names,
+        _binary_to_signed(np.stack(maps)), names, threshold,
     )
 
 
-def make_condition(mask, image=None, structure=None, threshold="otsu", use_structure_map=True):
+def zoo_structure_threshold(name="glomeruli"):
+    """The structure-map threshold stored with a zoo model (its card's
+    `preprocessing.structure_threshold`, the grey level its training maps were cut at)."""
+    import kerasgan.zoo
+
+    meta = kerasgan.zoo.metadata(name)
+    try:
+        return float(meta["preprocessing"]["structure_threshold"])
+    except (KeyError, TypeError):
+        raise ValueError(f"zoo entry {name!r} stores no preprocessing.structure_threshold in its "
+                         "card.json; pass threshold= (a float, or 'otsu' for each image's own)") from None
+
+
+def with_structure_threshold(patches, threshold):
+    """`patches` with every structure map recomputed at one grey-level `threshold` (a float in
+    [0, 1]); the images are read back to uint8 first, as `load_paired_folder` thresholds them."""
+    threshold = float(threshold)
+    uint8 = np.round((patches.images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    maps = np.stack([structure_map(image, threshold) for image in uint8])
+    return PairedPatches(patches.images, patches.masks, _binary_to_signed(maps), list(patches.names),
+                         threshold)
+
+
+def make_condition(mask, image=None, structure=None, threshold=None, use_structure_map=True):
     """The generator's input for one example: 1 x H x W x 2 (mask, structure map) in [-1, 1].
 
     Args:
@@ -162,6 +223,12 @@ def make_condition(mask, image=None, structure=None, threshold="otsu", use_struc
             {0, 1}, {0, 127}, {0, 255}, ...: 0 and one foreground value; labels are refused).
         image: a tissue image to take the structure map from (`structure_map(image, threshold)`),
             or give `structure` directly (H x W (x 1), binary).
+        threshold: the grey level the structure map is cut at. None (default): the threshold
+            stored with the zoo model "glomeruli" (`zoo_structure_threshold()`, the Otsu
+            threshold of its training image), so a patch is thresholded as the training data
+            were; a float in [0, 1]: that level (e.g. your own model's, from its run folder's
+            preprocessing.json); "otsu": this patch's own Otsu threshold (only if you mean it:
+            a dark, low-contrast patch then gets a map unlike any seen in training).
         use_structure_map: False gives the mask-only condition (1 x H x W x 1).
     """
     from kerasgan.data.masks import read_mask_values
@@ -178,7 +245,7 @@ def make_condition(mask, image=None, structure=None, threshold="otsu", use_struc
         if structure is None:
             if image is None:
                 raise ValueError("give the tissue image (or a structure map) to build the structure map")
-            structure = structure_map(image, threshold)
+            structure = structure_map(image, zoo_structure_threshold() if threshold is None else threshold)
         structure = np.asarray(structure)
         if structure.ndim == 2:
             structure = structure[..., None]

@@ -4,8 +4,13 @@
     condition = kerasgan.glomeruli.data.make_condition(mask, image)   # 1 x H x W x 2 in [-1, 1]
     tissue = generator(condition, training=False)                     # 1 x H x W x 3 in [-1, 1]
 
-The weights are float16 in `generator.weights.npz`; `card.json` holds the architecture.
+The weights are float16 in `generator.weights.npz`; `card.json` holds the architecture and
+the preprocessing (`preprocessing.structure_threshold`: the grey level the training structure
+maps were cut at, which `make_condition` uses by default).
 """
+
+import json
+import pathlib
 
 from kerasgan.serialization import load_weights_npz
 
@@ -36,3 +41,17 @@ def load(folder, card, weights="generator.weights.npz"):
     load_weights_npz(generator, folder / weights)
     generator.trainable = False
     return generator
+
+
+def store_preprocessing(folder, results):
+    """Copy the `preprocessing` record of an ablation's results.json (or a train run's
+    preprocessing.json) into the entry's card.json (then `kerasgan.zoo.seal` the folder)."""
+    folder, results = pathlib.Path(folder), json.loads(pathlib.Path(results).read_text())
+    preprocessing = results.get("preprocessing", results)
+    if "structure_threshold" not in preprocessing:
+        raise ValueError(f"'{results}' records no structure_threshold")
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text())
+    card["preprocessing"] = preprocessing
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return preprocessing

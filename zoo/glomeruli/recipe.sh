@@ -10,4 +10,6 @@ nice -n 10 python -m kerasgan.cli ablation glomeruli \
     --discriminator global --train-patches 256 --test-patches 64 --seed 0 \
     --out "$RUN"
 cp "$RUN/full.generator.weights.npz" zoo/glomeruli/generator.weights.npz
+# the structure-map threshold the run cut its training maps at (make_condition's default)
+python -c "from kerasgan.glomeruli.zoo_entry import store_preprocessing; store_preprocessing('zoo/glomeruli', '$RUN/results.json')"
 python -c "import kerasgan.zoo as zoo; zoo.seal('zoo/glomeruli', files=['generator.weights.npz'])"

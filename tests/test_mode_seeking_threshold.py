@@ -1,0 +1,124 @@
+"""Issue 14: the glomeruli model carries its structure-map threshold (zoo card, run folders) and
+`make_condition` / `generate glomeruli` use it by default; a per-patch Otsu only when asked."""
+
+import json
+
+import numpy as np
+import pytest
+from skimage import data as skimage_data
+from skimage.color import rgb2gray
+from skimage.filters import threshold_otsu
+
+from kerasgan.glomeruli import data as glomeruli_data
+
+# A brown, dark, low-contrast 64 px patch of the IHC image (DAB-stained epithelium, grey level
+# about 0.37 +- 0.10, all of it below the training threshold).
+BROWN = np.s_[0:64, 192:256]
+
+
+def _hand_otsu(images):
+    """Otsu of the grey level by hand: skimage's rgb2gray of the uint8 RGB / 255, pooled."""
+    grey = np.concatenate([rgb2gray(np.asarray(image) / 255.0).ravel() for image in images])
+    return float(threshold_otsu(grey))
+
+
+def test_stored_threshold_is_the_training_otsu():
+    import kerasgan.zoo
+
+    image = skimage_data.immunohistochemistry()
+    expected = _hand_otsu([image])
+    card = kerasgan.zoo.metadata("glomeruli")
+    assert card["preprocessing"]["structure_threshold"] == pytest.approx(expected, abs=1e-6)
+    assert glomeruli_data.zoo_structure_threshold() == pytest.approx(expected, abs=1e-6)
+    # ... and it is the one the shipped training data (what the ablation trains on) were cut at.
+    train = glomeruli_data.ihc_patches(32, 8, "train", seed=0)
+    assert train.structure_threshold == pytest.approx(expected, abs=1e-6)
+    np.testing.assert_array_equal(
+        glomeruli_data.with_structure_threshold(train, expected).structure_maps, train.structure_maps)
+    from kerasgan.glomeruli.commands import preprocessing
+
+    assert preprocessing(train)["structure_threshold"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_brown_patch_uses_the_training_threshold_not_its_own_otsu():
+    import kerasgan.zoo
+
+    image = skimage_data.immunohistochemistry()
+    patch = image[BROWN]
+    mask = glomeruli_data.nucleus_mask(image)[BROWN]
+    grey = rgb2gray(patch / 255.0)
+    stored = _hand_otsu([image])
+    own = float(threshold_otsu(grey))
+    assert own < stored - 0.2  # its own Otsu is far from the training one
+
+    default = glomeruli_data.make_condition(mask, patch)
+    explicit_own = glomeruli_data.make_condition(mask, patch, threshold="otsu")
+    np.testing.assert_array_equal(default[0, ..., 1] > 0, grey <= stored)
+    np.testing.assert_array_equal(explicit_own[0, ..., 1] > 0, grey <= own)
+    # The training threshold calls the dark brown tissue structure; its own Otsu calls half of
+    # it background (which the generator then paints as light, empty glass).
+    assert (default[0, ..., 1] > 0).mean() > 0.95
+    assert (explicit_own[0, ..., 1] > 0).mean() < 0.7
+
+    generator = kerasgan.zoo.load("glomeruli")
+    tissue = rgb2gray((np.asarray(generator(default, training=False))[0] + 1.0) / 2.0)
+    washed = rgb2gray((np.asarray(generator(explicit_own, training=False))[0] + 1.0) / 2.0)
+    assert (tissue > 0.8).mean() < 0.05, "the brown patch came out white with the stored threshold"
+    assert abs(tissue.mean() - grey.mean()) < 0.15
+    assert washed.mean() > tissue.mean() + 0.1  # what the per-patch Otsu did (issue 14)
+
+
+def test_train_run_records_its_threshold_and_generate_uses_it(tmp_path):
+    """`train glomeruli --data` stores one threshold (Otsu of the training grey levels pooled)
+    in OUT/preprocessing.json and `generate glomeruli RUN` cuts the maps at it."""
+    from kerasgan.cli import main
+    from kerasgan.data.image_io import read_image, write_image
+
+    image = skimage_data.immunohistochemistry()
+    tile = image[BROWN][:32, :32]
+    mask = (glomeruli_data.nucleus_mask(image)[BROWN][:32, :32, 0] > 0).astype(np.uint8) * 255
+    pairs = tmp_path / "pairs"
+    for index in range(6):  # copies of one tile: the pooled Otsu is this tile's own
+        write_image(pairs / "images" / f"p{index}.png", tile)
+        write_image(pairs / "masks" / f"p{index}.png", mask)
+    expected = _hand_otsu([tile])
+    run = tmp_path / "run"
+    assert main(["train", "glomeruli", "--data", str(pairs), "--image-size", "32", "--filters", "4",
+                 "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--tensorboard", "none", "--out", str(run)]) == 0
+    record = json.loads((run / "preprocessing.json").read_text())
+    assert record["structure_threshold"] == pytest.approx(expected, abs=1e-6)
+
+    # New conditions from another (lighter) tile: cut at the run's threshold, not the tile's own.
+    other_tile = image[256:288, 256:288]
+    other_grey = rgb2gray(other_tile / 255.0)
+    assert np.mean((other_grey <= expected) != (other_grey <= threshold_otsu(other_grey))) > 0.1
+    other = tmp_path / "other"
+    write_image(other / "images" / "q.png", other_tile)
+    write_image(other / "masks" / "q.png", mask)
+    out = tmp_path / "generated"
+    assert main(["generate", "glomeruli", str(run), "--data", str(other), "--count", "1",
+                 "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["structure_threshold"] == pytest.approx(expected, abs=1e-6)
+    written = read_image(out / "structure_000.png")[..., 0] > 127
+    np.testing.assert_array_equal(written, other_grey <= expected)
+
+
+def test_generate_from_the_zoo_uses_the_card_threshold(tmp_path):
+    from kerasgan.cli import main
+    from kerasgan.data.image_io import read_image, write_image
+
+    image = skimage_data.immunohistochemistry()
+    stored = _hand_otsu([image])
+    brown = image[BROWN]
+    mask = (glomeruli_data.nucleus_mask(image)[BROWN][..., 0] > 0).astype(np.uint8) * 255
+    write_image(tmp_path / "brown" / "images" / "b.png", brown)
+    write_image(tmp_path / "brown" / "masks" / "b.png", mask)
+    out = tmp_path / "zoo"
+    assert main(["generate", "glomeruli", "--zoo", "--data", str(tmp_path / "brown"), "--count", "1",
+                 "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["structure_threshold"] == pytest.approx(stored, abs=1e-6)
+    written = read_image(out / "structure_000.png")[..., 0] > 127
+    np.testing.assert_array_equal(written, rgb2gray(brown / 255.0) <= stored)
