@@ -354,12 +354,12 @@ def test_singan_out_rules(tmp_path, capsys):
     run.mkdir()
     (run / "singan.json").write_text(json.dumps({"channel_layout": {"image": 1}}))
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "sample_001_image.png").write_bytes(b"earlier")
+    (tmp_path / "out" / "singan_001.png").write_bytes(b"earlier")
     assert main(["generate", "singan", str(run), "--count", "2", "--out", str(tmp_path / "out")]) == 2
     assert "--overwrite" in capsys.readouterr().err
-    assert (tmp_path / "out" / "sample_001_image.png").read_bytes() == b"earlier"
+    assert (tmp_path / "out" / "singan_001.png").read_bytes() == b"earlier"
     assert main(["generate", "singan", str(run), "--count", "2", "--out", str(run / "samples")]) == 2
-    assert "lies inside the input DIR" in capsys.readouterr().err
+    assert "lies inside the input RUN" in capsys.readouterr().err
 
 
 @pytest.mark.slow

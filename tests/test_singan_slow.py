@@ -70,7 +70,7 @@ def test_cli_train_resumes_and_generate_writes_pngs(tmp_path, capsys):
     assert "resuming" in capsys.readouterr().out
     assert cli.main(["generate", "singan", str(run), "--count", "3", "--start-scale", "1",
                      "--seed", "0", "--out", str(out)]) == 0
-    assert len(list(out.glob("sample_*.png"))) == 3 and (out / "grid.png").stat().st_size > 0
+    assert len(list(out.glob("singan_*.png"))) == 3 and (out / "contact_sheet.png").stat().st_size > 0
     assert cli.main(["generate", "singan", str(run), "--count", "2", "--start-scale", "9",
                      "--out", str(out)]) == 2  # clear error, not a traceback
 

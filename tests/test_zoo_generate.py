@@ -64,17 +64,18 @@ def test_generate_medisingan_zoo_seeds_per_image(tmp_path):
     assert main(["generate", "medisingan", "--count", "2", "--seed", "5", "--start-scale", "1",
                  "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"medisingan_000_image.png", "medisingan_000_mask.png", "medisingan_001_image.png",
-                     "medisingan_001_mask.png", "grid.png", "contact_sheet.png", "manifest.json"}
+    assert names == {"medisingan_000.png", "mask_000.png", "medisingan_001.png", "mask_001.png",
+                     "contact_sheet.png", "manifest.json"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert [item["seed"] for item in manifest["images"]] == [5, 6]
-    assert manifest["images"][1]["file"] == ["medisingan_001_image.png", "medisingan_001_mask.png"]
+    assert manifest["images"][1]["file"] == "medisingan_001.png"
+    assert manifest["images"][1]["channels"] == {"image": "medisingan_001.png", "mask": "mask_001.png"}
     assert manifest["images"][1]["condition"] == {"start_scale": 1}
     import kerasgan.zoo
 
     model = kerasgan.zoo.load("medisingan")
     again = model.sample(1, start_scale=1, seed=6)[0, ..., :3]  # image channels of the layout
-    written = _signed(read_image(out / "medisingan_001_image.png"))
+    written = _signed(read_image(out / "medisingan_001.png"))
     assert np.abs(np.clip(again, -1, 1) - written).max() <= 1.01 / 127.5
     # 2 items of 2 panels (image, mask) side by side; columns ceil(sqrt(2 / 2)) = 1.
     height, width = again.shape[:2]
@@ -94,7 +95,7 @@ def test_generate_medisingan_zoo_seeds_per_image(tmp_path):
 ])
 def test_bad_arguments_fail_before_tensorflow(tmp_path, command, message):
     (tmp_path / "FULL").mkdir()
-    for name in ("glomeruli_000.png", "medisingan_000_image.png"):
+    for name in ("glomeruli_000.png", "medisingan_000.png"):
         (tmp_path / "FULL" / name).write_bytes(b"x")
     (tmp_path / "EXISTS").mkdir()
     command = [str(tmp_path / part) if part in ("OUT", "FULL", "EXISTS") else part for part in command]

@@ -183,78 +183,13 @@ def _load_glomeruli_generator(run):
 
 # ----------------------------------------------------------------------------- medisingan
 def _configure_medisingan(parser):
-    _add_model_arguments(parser, "a `kerasgan train singan` run folder; default: the zoo entry")
-    parser.add_argument("--start-scale", type=non_negative_int, default=0,
-                        help="scales below it follow the training image's reconstruction (the "
-                             "paper: 1 for MRI, 0 for histology)")
+    from kerasgan.medisingan.commands import _configure_generate
 
-
-def _singan_layout(folder):
-    state = pathlib.Path(folder) / "singan.json"
-    if not state.is_file():
-        return None, None
-    try:
-        saved = json.loads(state.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"'{state}' is corrupt: {error}") from None
-    layout = saved.get("channel_layout") if isinstance(saved, dict) else None
-    return (layout if isinstance(layout, dict) and layout else None), saved
+    # The same command as `generate singan` (RUN at any path, or --zoo), files medisingan_*.png.
+    _configure_generate(parser, prefix="medisingan")
 
 
 def _run_medisingan(args):
-    from kerasgan._paths import check_new_files, check_output_folder
-    from kerasgan.medisingan.commands import sample_file_names
+    from kerasgan.medisingan.commands import _run_generate
 
-    _check_model_argument(args)
-    out = check_output_folder(args.out, {"RUN": args.run_folder})
-    if args.run_folder is not None and not pathlib.Path(args.run_folder).is_dir():
-        raise ValueError(f"RUN '{args.run_folder}' is not a folder (a `kerasgan train singan` run folder)")
-    if args.run_folder is None:
-        import kerasgan.zoo
-
-        folder = kerasgan.zoo._entry_folder("medisingan")  # $KERASGAN_ZOO_PATH first, as zoo.load
-    else:
-        folder = pathlib.Path(args.run_folder)
-    layout, saved = _singan_layout(folder)
-    scales = saved.get("completed_scales") if isinstance(saved, dict) else None
-    if isinstance(scales, int) and args.start_scale >= scales:  # before TensorFlow too
-        raise ValueError(f"--start-scale must be below the model's {scales} scales, got {args.start_scale}")
-    if layout is not None:  # file names known before TensorFlow
-        names = sample_file_names(args.count, layout, prefix="medisingan")
-        check_new_files(out, names + ["contact_sheet.png", "manifest.json"], overwrite=args.overwrite)
-
-    import numpy as np
-
-    import kerasgan  # noqa: F401
-    from kerasgan.medisingan.commands import write_samples
-    from kerasgan.medisingan.io import split_channels
-
-    if args.run_folder is None:
-        model, model_name = kerasgan.zoo.load("medisingan"), "zoo:medisingan"
-    else:
-        from kerasgan.models import SinGAN
-
-        model, model_name = SinGAN.load(args.run_folder), str(args.run_folder)
-    if args.start_scale >= model.num_scales:
-        raise ValueError(f"--start-scale must be below the model's {model.num_scales} scales, got {args.start_scale}")
-    # One seed per image (seed + i): each image can be drawn again alone.
-    samples = np.concatenate([model.sample(1, start_scale=args.start_scale, seed=args.seed + i)
-                              for i in range(args.count)])
-    layout = model.channel_layout or {"image": samples.shape[-1]}
-    written = write_samples(samples, out, layout, prefix="medisingan", overwrite=args.overwrite)
-    groups = split_channels(samples, layout)
-    rows = []
-    for i in range(args.count):
-        rows.append([_to_uint8(group[i][..., c:c + 1] if group.shape[-1] not in (1, 3) else group[i])
-                     for group in groups.values()
-                     for c in (range(group.shape[-1]) if group.shape[-1] not in (1, 3) else [0])])
-    contact_sheet(rows, out / "contact_sheet.png")
-    per_image = len(written) // args.count
-    items = [{"file": [path.name for path in written[i * per_image:(i + 1) * per_image]], "seed": args.seed + i,
-              "condition": {"start_scale": args.start_scale}} for i in range(args.count)]
-    _write_manifest(out, {"command": "generate medisingan", "model": model_name, "seed": args.seed,
-                          "start_scale": args.start_scale, "num_scales": model.num_scales,
-                          "channel_layout": layout, "count": args.count, "images": items})
-    print(f"wrote {args.count} samples ({len(written)} PNGs medisingan_*.png), grid.png, contact_sheet.png "
-          f"and manifest.json to {out} (start scale {args.start_scale} of {model.num_scales})")
-    return 0
+    return _run_generate(args)

@@ -3,7 +3,7 @@
     kerasgan train singan IMAGE [IMAGE ...] --out RUN      # several inputs = stacked channels
     kerasgan train singan t1.nii.gz t2.nii.gz flair.nii.gz --names T1 T2 FLAIR --out RUN
     kerasgan train singan example:histology-nuclei --max-size 64 --out RUN
-    kerasgan generate singan RUN --count 16 --start-scale 1 --out OUT
+    kerasgan generate singan RUN --count 16 --start-scale 1 --out OUT   # or --zoo
 
 Training writes a checkpoint per scale into RUN; the same command resumes an interrupted run.
 """
@@ -17,7 +17,7 @@ def register(registry):
     registry.add("train", "singan", configure=_configure_train, run=_run_train,
                  help="train a SinGAN on one image (several files = stacked channels); resumable")
     registry.add("generate", "singan", configure=_configure_generate, run=_run_generate,
-                 help="random samples from a trained SinGAN (PNGs + a grid)")
+                 help="random samples of a trained SinGAN or the MediSinGAN zoo entry (PNGs, contact sheet, manifest)")
 
 
 def _configure_train(parser):
@@ -106,28 +106,49 @@ def _run_train(args):
     return 0
 
 
-def _configure_generate(parser):
-    parser.add_argument("model", metavar="DIR", help="a training run folder or a saved SinGAN (.keras)")
+def _configure_generate(parser, prefix="singan"):
+    parser.add_argument("run_folder", nargs="?", default=None, metavar="RUN",
+                        help="a `kerasgan train singan` run folder or a saved SinGAN (.keras), at any path; "
+                             "default: the MediSinGAN zoo entry")
+    parser.add_argument("--zoo", action="store_true", help="use the MediSinGAN zoo entry (the default without RUN)")
     parser.add_argument("--count", type=positive_int, default=16)
-    parser.add_argument("--start-scale", type=non_negative_int, default=0)
-    parser.add_argument("--size", type=positive_int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"))
-    parser.add_argument("--seed", type=non_negative_int, default=None)
-    parser.add_argument("--out", required=True, help="output folder for PNGs and grid.png")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="image i is drawn with seed SEED + i (each can be drawn again alone)")
+    parser.add_argument("--out", required=True, help=f"output folder ({prefix}_000.png ..., contact_sheet.png, "
+                                                      "manifest.json)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
+    parser.add_argument("--start-scale", type=non_negative_int, default=0,
+                        help="scales below it follow the training image's reconstruction (the "
+                             "paper: 1 for MRI, 0 for histology)")
+    parser.add_argument("--size", type=positive_int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"),
+                        help="finest-scale size of the samples (default: the training image's)")
+    parser.set_defaults(sample_prefix=prefix)
 
 
-def sample_file_names(count, layout, prefix="sample"):
-    """The PNG names `write_samples` writes for `count` samples of `layout`, and grid.png."""
-    names = []
-    for index in range(count):
-        for name, channels in layout.items():
-            parts = [name] if int(channels) in (1, 3) else [f"{name}{c}" for c in range(int(channels))]
-            names += [f"{prefix}_{index:03d}_{part}.png" for part in parts]
-    return [*names, "grid.png"]
+def sample_parts(layout):
+    """The PNG parts of one sample of `layout`: a group of 1 or 3 channels is one PNG, other
+    channel counts are written one PNG per channel (name0, name1, ...)."""
+    parts = []
+    for name, channels in layout.items():
+        parts += [str(name)] if int(channels) in (1, 3) else [f"{name}{c}" for c in range(int(channels))]
+    return parts
 
 
-def write_samples(samples, out, layout=None, prefix="sample", overwrite=True):
-    """Write samples (N, H, W, C) in [-1, 1] as PNGs (one per channel group) and grid.png.
+def sample_file_names(count, layout, prefix="singan"):
+    """The PNG names `write_samples` writes for `count` samples of `layout`: the first part of
+    sample i is PREFIX_iii.png, every other part PART_iii.png (e.g. singan_000.png, mask_000.png)."""
+    parts = sample_parts(layout)
+    return [_part_file(prefix, index, position, part)
+            for index in range(count) for position, part in enumerate(parts)]
+
+
+def _part_file(prefix, index, position, part):
+    return f"{prefix}_{index:03d}.png" if position == 0 else f"{part}_{index:03d}.png"
+
+
+def write_samples(samples, out, layout=None, prefix="singan", overwrite=True):
+    """Write samples (N, H, W, C) in [-1, 1] as PNGs (one per channel group; see
+    `sample_file_names`). Returns, per sample, {part: path} in the layout's order.
 
     `overwrite=False` refuses (before writing anything) when one of the files exists.
     NaN/inf samples raise ValueError naming the sample.
@@ -136,7 +157,6 @@ def write_samples(samples, out, layout=None, prefix="sample", overwrite=True):
 
     from kerasgan._paths import check_new_files
     from kerasgan.data.image_io import write_image
-    from kerasgan.medisingan.io import split_channels
 
     out = pathlib.Path(out)
     layout = layout or {"image": samples.shape[-1]}
@@ -145,16 +165,24 @@ def write_samples(samples, out, layout=None, prefix="sample", overwrite=True):
         bad = sorted({int(i) for i in np.argwhere(~np.isfinite(samples))[:, 0]})
         raise ValueError(f"samples {bad[:5]} hold NaN or infinite values; nothing was written")
     out.mkdir(parents=True, exist_ok=True)
-    groups = split_channels(samples, layout)
     written = []
-    for index in range(samples.shape[0]):
-        for name, group in groups.items():
-            for part, image in _displayable(group[index], name):
-                path = out / f"{prefix}_{index:03d}_{part}.png"
-                write_image(path, _to_uint8(image))
-                written.append(path)
-    save_grid(samples, out / "grid.png", layout)
+    for index, panels in enumerate(_sample_panels(samples, layout)):
+        files = {}
+        for position, (part, image) in enumerate(panels):
+            path = out / _part_file(prefix, index, position, part)
+            write_image(path, _to_uint8(image))
+            files[part] = path
+        written.append(files)
     return written
+
+
+def _sample_panels(samples, layout):
+    """Per sample, [(part, H x W x 1|3 image in [-1, 1]), ...] in the layout's order."""
+    from kerasgan.medisingan.io import split_channels
+
+    groups = split_channels(samples, layout)
+    return [[panel for name, group in groups.items() for panel in _displayable(group[index], name)]
+            for index in range(samples.shape[0])]
 
 
 def _displayable(group, name):
@@ -171,27 +199,30 @@ def _to_uint8(image):
 
 
 def save_grid(samples, path, layout=None, columns=8):
-    """A matplotlib grid: a row of panels per channel group, one column per sample."""
+    """A matplotlib grid of every sample: per sample a column of panels (one per channel
+    group), `columns` samples per row block (more samples wrap into further row blocks)."""
+    import math
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kerasgan.medisingan.io import split_channels
-
     layout = layout or {"image": samples.shape[-1]}
-    panels = []
-    for name, group in split_channels(samples, layout).items():
-        if group.shape[-1] in (1, 3):
-            panels.append((name, group))
-        else:
-            panels.extend((f"{name}{c}", group[..., c:c + 1]) for c in range(group.shape[-1]))
-    count = min(samples.shape[0], columns)
-    figure, axes = plt.subplots(len(panels), count, figsize=(1.6 * count, 1.6 * len(panels)), squeeze=False)
-    for row, (name, group) in enumerate(panels):
-        for column in range(count):
-            image = (group[column] + 1) / 2
-            axis = axes[row][column]
+    per_sample = _sample_panels(samples, layout)
+    names = [part for part, _ in per_sample[0]]
+    columns = max(1, min(int(columns), samples.shape[0]))
+    blocks = math.ceil(samples.shape[0] / columns)
+    rows = blocks * len(names)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.6 * rows), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for index, panels in enumerate(per_sample):
+        block, column = divmod(index, columns)
+        for row, (name, panel) in enumerate(panels):
+            image = (panel + 1) / 2
+            axis = axes[block * len(names) + row][column]
+            axis.axis("on")
             axis.imshow(image[..., 0] if image.shape[-1] == 1 else image.clip(0, 1), cmap="gray", vmin=0, vmax=1)
             axis.set_xticks([])
             axis.set_yticks([])
@@ -203,31 +234,91 @@ def save_grid(samples, path, layout=None, columns=8):
     return save_figure(figure, path)
 
 
-def _run_generate(args):
+def _saved_state(run):
+    """singan.json of a run folder or a saved .keras archive (read without TensorFlow), or None."""
     import json
+    import zipfile
 
-    from kerasgan._paths import check_new_files, check_output_folder
+    run = pathlib.Path(run)
+    try:
+        if run.is_dir():
+            state_path = run / "singan.json"
+            if not state_path.is_file():
+                return None
+            text, where = state_path.read_bytes(), state_path
+        elif zipfile.is_zipfile(run):
+            with zipfile.ZipFile(run) as archive:
+                if "singan.json" not in archive.namelist():
+                    return None
+                text, where = archive.read("singan.json"), f"{run}:singan.json"
+        else:
+            raise ValueError(f"RUN '{run}' is neither a SinGAN run folder nor a saved SinGAN (.keras)")
+        state = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"'{where}' is corrupt: {error}") from None
+    return state if isinstance(state, dict) else None
 
-    model = pathlib.Path(args.model)
-    if not model.exists():
-        raise FileNotFoundError(f"no SinGAN at '{model}' (a training run folder or a saved .keras file)")
-    out = check_output_folder(args.out, {"DIR": args.model})
-    state = model / "singan.json"
-    if state.is_file():  # the file names are known before TensorFlow: refuse an overwrite at once
-        try:
-            layout = json.loads(state.read_text()).get("channel_layout")
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
-            raise ValueError(f"'{state}' is corrupt: {error}") from None
-        if isinstance(layout, dict) and layout:
-            check_new_files(out, sample_file_names(args.count, layout), overwrite=args.overwrite)
 
-    import kerasgan  # noqa: F401
-    from kerasgan.models import SinGAN
+def _run_generate(args):
+    """`generate singan` and `generate medisingan`: PREFIX_000.png (+ a PNG per further channel
+    group), contact_sheet.png of every sample, manifest.json (file, seed, start_scale per image)."""
+    from kerasgan._paths import UsageError, check_new_files, check_output_folder
 
-    model = SinGAN.load(args.model)
-    samples = model.sample(args.count, start_scale=args.start_scale,
-                           size=tuple(args.size) if args.size else None, seed=args.seed)
-    written = write_samples(samples, args.out, model.channel_layout, overwrite=args.overwrite)
-    print(f"wrote {len(written)} PNGs and grid.png to {args.out} "
-          f"({args.count} samples, start scale {args.start_scale} of {model.num_scales})")
+    prefix = getattr(args, "sample_prefix", "singan")
+    command = f"generate {prefix}"
+    if args.zoo and args.run_folder is not None:
+        raise UsageError(f"give RUN '{args.run_folder}' or --zoo, not both")
+    if args.run_folder is not None:
+        run = pathlib.Path(args.run_folder).expanduser()
+        if not run.exists():
+            raise FileNotFoundError(f"RUN '{args.run_folder}' does not exist (a `kerasgan train singan` run "
+                                    "folder or a saved .keras SinGAN; or pass --zoo)")
+    else:
+        import kerasgan.zoo
+
+        run = kerasgan.zoo._entry_folder("medisingan")  # $KERASGAN_ZOO_PATH first, as zoo.load
+    out = check_output_folder(args.out, {"RUN": str(run)})  # the zoo folder is an input too
+    # Before TensorFlow: the saved state names the scales and the file names.
+    state = _saved_state(run)
+    scales = state.get("completed_scales") if state else None
+    if isinstance(scales, int) and args.start_scale >= scales:
+        raise ValueError(f"--start-scale must be below the model's {scales} scales, got {args.start_scale}")
+    layout = state.get("channel_layout") if state else None
+    if isinstance(layout, dict) and layout:
+        check_new_files(out, sample_file_names(args.count, layout, prefix) + ["contact_sheet.png", "manifest.json"],
+                        overwrite=args.overwrite)
+
+    import numpy as np
+
+    import kerasgan  # noqa: F401  (oneDNN before TensorFlow)
+    from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
+
+    if args.run_folder is None:
+        model, model_name = kerasgan.zoo.load("medisingan"), "zoo:medisingan"
+    else:
+        from kerasgan.models import SinGAN
+
+        model, model_name = SinGAN.load(run), str(args.run_folder)
+    if args.start_scale >= model.num_scales:
+        raise ValueError(f"--start-scale must be below the model's {model.num_scales} scales, got {args.start_scale}")
+    size = tuple(args.size) if args.size else None
+    # One seed per image (seed + i): each image can be drawn again alone.
+    samples = np.concatenate([model.sample(1, start_scale=args.start_scale, size=size, seed=args.seed + i)
+                              for i in range(args.count)])
+    layout = model.channel_layout or {"image": samples.shape[-1]}
+    check_new_files(out, sample_file_names(args.count, layout, prefix) + ["contact_sheet.png", "manifest.json"],
+                    overwrite=args.overwrite)
+    written = write_samples(samples, out, layout, prefix=prefix, overwrite=args.overwrite)
+    contact_sheet([[_to_uint8(panel) for _, panel in panels] for panels in _sample_panels(samples, layout)],
+                  out / "contact_sheet.png")
+    condition = {"start_scale": args.start_scale, **({"size": list(size)} if size else {})}
+    items = [{"file": f"{prefix}_{i:03d}.png", "seed": args.seed + i, "condition": dict(condition),
+              "channels": {part: path.name for part, path in files.items()}} for i, files in enumerate(written)]
+    _write_manifest(out, {"command": command, "model": model_name, "seed": args.seed,
+                          "start_scale": args.start_scale, "num_scales": model.num_scales,
+                          "channel_layout": layout, "count": args.count, "images": items})
+    parts = sample_parts(layout)
+    others = "".join(f", {part}_*.png" for part in parts[1:])
+    print(f"wrote {args.count} samples ({prefix}_*.png = {parts[0]}{others}), contact_sheet.png and "
+          f"manifest.json to {out} (start scale {args.start_scale} of {model.num_scales})")
     return 0

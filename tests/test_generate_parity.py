@@ -1,0 +1,112 @@
+"""Issue 14, CLI parity: `kerasgan generate NAME --zoo --count 4` writes the same layout for every
+zoo entry (NAME_000.png ..., the conditions, contact_sheet.png of every image, manifest.json
+listing each written file with its seed), and bad arguments fail before TensorFlow is imported."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kerasgan.cli import main
+from kerasgan.data.image_io import read_image
+
+ZOO_NAMES = ("chromosome", "syncgan", "glomeruli", "medisingan")
+
+
+def _rgb(image):
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image[..., :3]
+
+
+def manifest_files(item):
+    """Every PNG one manifest entry names: its file and the files of its conditions/channels."""
+    names = [item["file"]]
+    for key in ("condition", "channels"):
+        value = item.get(key)
+        if isinstance(value, dict):
+            names += [v for v in value.values() if isinstance(v, str) and v.endswith(".png")]
+    return list(dict.fromkeys(names))  # `channels` names the main file again
+
+
+def check_layout(out, name, count, panels):
+    """The shared layout; `panels(item)` lists the files shown side by side for one image in the
+    contact sheet. Returns the manifest."""
+    written = {p.name for p in out.iterdir()}
+    assert {f"{name}_{i:03d}.png" for i in range(count)} <= written
+    assert {"contact_sheet.png", "manifest.json"} <= written
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == f"generate {name}" and manifest["count"] == count
+    images = manifest["images"]
+    assert [item["file"] for item in images] == [f"{name}_{i:03d}.png" for i in range(count)]
+    assert all(isinstance(item["seed"], int) for item in images)
+    named = [file for item in images for file in manifest_files(item)]
+    assert len(named) == len(set(named)), "a file is listed twice"
+    assert set(named) == written - {"contact_sheet.png", "manifest.json"}, "manifest != written files"
+    # The contact sheet shows every image: tile i (its panels side by side) at its montage place.
+    tiles = [np.concatenate([_rgb(read_image(out / file)) for file in panels(item)], axis=1) for item in images]
+    height, width = tiles[0].shape[:2]
+    columns = max(1, math.ceil(math.sqrt(count / len(panels(images[0])))))
+    sheet = read_image(out / "contact_sheet.png")
+    rows = math.ceil(count / columns)
+    assert sheet.shape == (rows * (height + 2) + 2, columns * (width + 2) + 2, 3)
+    for i, tile in enumerate(tiles):
+        row, column = divmod(i, columns)
+        y, x = 2 + row * (height + 2), 2 + column * (width + 2)
+        np.testing.assert_array_equal(sheet[y:y + height, x:x + width], tile, err_msg=f"tile {i}")
+    return manifest
+
+
+# ----------------------------------------------------------------------------- singan / medisingan
+def _singan_panels(item):
+    return list(item["channels"].values())
+
+
+def test_generate_medisingan_zoo_layout(tmp_path):
+    out = tmp_path / "m"
+    assert main(["generate", "medisingan", "--zoo", "--count", "4", "--start-scale", "2", "--out", str(out)]) == 0
+    manifest = check_layout(out, "medisingan", 4, _singan_panels)
+    assert {p.name for p in out.iterdir()} == ({f"{kind}_{i:03d}.png" for i in range(4)
+                                                for kind in ("medisingan", "mask")}
+                                               | {"contact_sheet.png", "manifest.json"})
+    assert [item["seed"] for item in manifest["images"]] == [0, 1, 2, 3]
+    assert all(item["condition"] == {"start_scale": 2} for item in manifest["images"])
+    assert manifest["start_scale"] == 2 and manifest["model"] == "zoo:medisingan"
+
+
+def test_generate_singan_run_outside_the_checkout_relative_and_absolute(tmp_path, monkeypatch):
+    import shutil
+
+    import kerasgan.zoo
+
+    run = tmp_path / "elsewhere" / "my run"
+    shutil.copytree(kerasgan.zoo._entry_folder("medisingan"), run)
+    monkeypatch.chdir(tmp_path)
+    # 9 samples: more than one row of any fixed-width grid; the contact sheet holds them all.
+    assert main(["generate", "singan", "elsewhere/my run", "--count", "9", "--seed", "3", "--start-scale", "3",
+                 "--out", "rel"]) == 0
+    manifest = check_layout(tmp_path / "rel", "singan", 9, _singan_panels)
+    assert [item["seed"] for item in manifest["images"]] == list(range(3, 12))
+    assert main(["generate", "singan", str(run), "--count", "2", "--seed", "3", "--start-scale", "3",
+                 "--out", str(tmp_path / "abs")]) == 0
+    check_layout(tmp_path / "abs", "singan", 2, _singan_panels)
+    # Same model, same seeds: the same images whichever way the folder was named.
+    for file in ("singan_000.png", "mask_001.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / "rel" / file), read_image(tmp_path / "abs" / file))
+    # --zoo needs no path at all.
+    assert main(["generate", "singan", "--zoo", "--count", "1", "--start-scale", "4", "--out", "z"]) == 0
+    assert json.loads((tmp_path / "z" / "manifest.json").read_text())["model"] == "zoo:medisingan"
+
+
+def test_save_grid_shows_every_sample(tmp_path):
+    from kerasgan.medisingan.commands import save_grid
+
+    samples = np.random.default_rng(0).uniform(-1, 1, (16, 12, 12, 1)).astype(np.float32)
+    eight = read_image(save_grid(samples[:8], tmp_path / "eight.png"))
+    sixteen = read_image(save_grid(samples, tmp_path / "sixteen.png"))
+    # 16 samples at 8 a row: two row blocks, the figure twice as tall, as wide.
+    assert sixteen.shape[1] == eight.shape[1] and abs(sixteen.shape[0] - 2 * eight.shape[0]) <= 4
