@@ -110,3 +110,44 @@ def test_save_grid_shows_every_sample(tmp_path):
     sixteen = read_image(save_grid(samples, tmp_path / "sixteen.png"))
     # 16 samples at 8 a row: two row blocks, the figure twice as tall, as wide.
     assert sixteen.shape[1] == eight.shape[1] and abs(sixteen.shape[0] - 2 * eight.shape[0]) <= 4
+
+
+# ----------------------------------------------------------------------------- syncgan
+def _syncgan_panels(item):
+    return [item["file"], item["condition"]["mask"]]
+
+
+def test_generate_syncgan_zoo_every_class_cycled(tmp_path):
+    out = tmp_path / "s"
+    assert main(["generate", "syncgan", "--zoo", "--count", "4", "--seed", "7", "--out", str(out)]) == 0
+    manifest = check_layout(out, "syncgan", 4, _syncgan_panels)
+    assert {p.name for p in out.iterdir()} == ({f"{kind}_{i:03d}.png" for i in range(4) for kind in ("syncgan", "mask")}
+                                               | {"contact_sheet.png", "manifest.json"})
+    assert manifest["classes"] == ["benign", "malignant"]
+    assert [item["class"] for item in manifest["images"]] == ["benign", "malignant", "benign", "malignant"]
+    assert [item["seed"] for item in manifest["images"]] == [7, 8, 9, 10]
+    # Each pair is what the pipeline draws alone from the recorded class and seed.
+    import kerasgan.zoo
+
+    pipeline = kerasgan.zoo.load("syncgan")
+    for index in (1, 2):
+        item = manifest["images"][index]
+        image, mask = pipeline.generate(item["class"], 1, seed=item["seed"])
+        np.testing.assert_array_equal(read_image(out / item["condition"]["mask"])[..., 0], mask[0, ..., 0] * 255)
+        np.testing.assert_array_equal(read_image(out / item["file"]), image[0])
+
+
+def test_generate_syncgan_saved_pipeline_one_class_and_model_alias(tmp_path):
+    import kerasgan.zoo
+
+    saved = tmp_path / "elsewhere" / "pipeline.keras"
+    kerasgan.zoo.load("syncgan").save(saved)
+    assert main(["generate", "syncgan", str(saved), "--class", "malignant", "--count", "3",
+                 "--out", str(tmp_path / "a")]) == 0
+    manifest = check_layout(tmp_path / "a", "syncgan", 3, _syncgan_panels)
+    assert manifest["model"] == str(saved) and {item["class"] for item in manifest["images"]} == {"malignant"}
+    assert main(["generate", "syncgan", "--model", str(saved), "--class", "malignant", "--count", "3",
+                 "--out", str(tmp_path / "b")]) == 0
+    for i in range(3):
+        np.testing.assert_array_equal(read_image(tmp_path / "a" / f"syncgan_{i:03d}.png"),
+                                      read_image(tmp_path / "b" / f"syncgan_{i:03d}.png"))

@@ -245,10 +245,10 @@ def test_generate_syncgan_refuses_out_that_is_the_model_and_overwrites(tmp_path)
                                 "--out", "model", cwd=tmp_path)
     assert code == 2 and "noTF" in stdout and "is the input --model" in stderr
     (tmp_path / "synth").mkdir()
-    write_image(tmp_path / "synth" / "image_0001.png", np.zeros((4, 4), np.uint8))
+    write_image(tmp_path / "synth" / "syncgan_001.png", np.zeros((4, 4), np.uint8))
     code, stdout, stderr = _cli("generate", "syncgan", "--model", "model", "--class", "benign",
                                 "--count", "2", "--out", "synth", cwd=tmp_path)
-    assert code == 2 and "noTF" in stdout and "image_0001.png" in stderr and "--overwrite" in stderr
+    assert code == 2 and "noTF" in stdout and "syncgan_001.png" in stderr and "--overwrite" in stderr
     code, _, stderr = _cli("generate", "syncgan", "--model", "model", "--class", "benign",
                            "--count", "2.5", "--out", "synth", cwd=tmp_path)
     assert code == 2 and "--count" in stderr

@@ -156,6 +156,7 @@ def test_cli_train_and_generate_from_folder(tmp_path):
                  "--out", str(tmp_path / "run" / "p.keras")]) == 0
     assert main(["generate", "syncgan", "--model", str(tmp_path / "run" / "p.keras"), "--class", "malignant",
                  "--count", "2", "--out", str(tmp_path / "out")]) == 0
-    assert len(list_images(tmp_path / "out")) == 4
+    assert sorted(path.name for path in list_images(tmp_path / "out")) == [
+        "contact_sheet.png", "mask_000.png", "mask_001.png", "syncgan_000.png", "syncgan_001.png"]
     (tmp_path / "data" / "malignant" / "extra").mkdir()
     assert main(["train", "syncgan", "--data", str(tmp_path / "empty_root"), "--out", "x"]) == 2

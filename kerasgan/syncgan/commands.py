@@ -1,7 +1,8 @@
 """`kerasgan` commands of SynCGAN: train, generate, augment-study.
 
     kerasgan train syncgan --data ROOT --image-size 256 --out run/syncgan.keras
-    kerasgan generate syncgan --model run/syncgan.keras --class malignant --count 90 --out synth/
+    kerasgan generate syncgan run/syncgan.keras --class malignant --count 90 --out synth/
+    kerasgan generate syncgan --zoo --count 4 --out synth/     # every class, cycled
     kerasgan augment-study syncgan --data ROOT --out study/
 
 ROOT holds one subfolder per class (ROOT/benign/*.png, ROOT/malignant/*.png). `--synthetic N`
@@ -182,51 +183,115 @@ def _run_train(args):
 
 # ------------------------------------------------------------------ generate
 def _configure_generate(parser):
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="a pipeline saved by `kerasgan train syncgan` (.keras or folder)")
-    source.add_argument("--zoo", action="store_true", help="use the pretrained zoo entry 'syncgan'")
-    parser.add_argument("--class", dest="class_name", required=True, help="class to generate")
+    parser.add_argument("run_folder", nargs="?", default=None, metavar="RUN",
+                        help="a pipeline saved by `kerasgan train syncgan` (.keras file or folder); "
+                             "default: the zoo entry")
+    parser.add_argument("--model", default=None, help="the same as RUN (kept for older scripts)")
+    parser.add_argument("--zoo", action="store_true", help="use the zoo entry 'syncgan' (the default without RUN)")
+    parser.add_argument("--class", dest="class_name", default=None,
+                        help="class to generate; default: every class of the model, images cycled over "
+                             "the classes in order")
     parser.add_argument("--count", type=positive_int, default=16)
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--out", required=True, help="folder for image_XXXX.png and mask_XXXX.png")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="image i is drawn with seed SEED + i (each can be drawn again alone)")
+    parser.add_argument("--out", required=True,
+                        help="output folder (syncgan_000.png + mask_000.png ..., contact_sheet.png, manifest.json)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
 
 
+def generate_file_names(count):
+    names = [f"{kind}_{index:03d}.png" for index in range(count) for kind in ("syncgan", "mask")]
+    return names + ["contact_sheet.png", "manifest.json"]
+
+
+def _saved_classes(path):
+    """The class names a saved pipeline (folder or .keras/.zip) records, read without
+    TensorFlow; None when they cannot be read here (the loader then names the problem)."""
+    import json
+    import pathlib
+    import zipfile
+
+    path = pathlib.Path(path)
+    try:
+        if path.is_dir():
+            text = (path / "syncgan.json").read_text()
+        else:
+            with zipfile.ZipFile(path) as archive:
+                text = archive.read("syncgan.json").decode()
+        classes = json.loads(text)["config"]["classes"]
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return None
+    return [str(name) for name in classes] if isinstance(classes, list) and classes else None
+
+
 def _check_generate(args):
-    """--out may not be, hold or lie in --model; no existing file replaced without --overwrite
-    (checked before TensorFlow is imported)."""
+    """Model, classes and paths, before TensorFlow is imported: RUN/--model must exist, --class
+    must be one of the model's classes, --out may not be, hold or lie in the model, and no
+    existing file is replaced without --overwrite. Returns (out, model path or None, flag, classes)."""
     import pathlib
 
-    from kerasgan._paths import check_new_files, check_output_folder
+    from kerasgan._paths import UsageError, check_new_files, check_output_folder
 
-    if args.model is not None and not pathlib.Path(args.model).exists():
-        raise FileNotFoundError(f"--model '{args.model}' does not exist")
-    out = check_output_folder(args.out, {"--model": args.model}, create=True)
-    names = [f"{kind}_{index:04d}.png" for index in range(args.count) for kind in ("image", "mask")]
-    check_new_files(out, names, overwrite=args.overwrite)
-    return out
+    if args.run_folder is not None and args.model is not None:
+        raise UsageError(f"give RUN '{args.run_folder}' or --model '{args.model}', not both")
+    flag, model = ("RUN", args.run_folder) if args.run_folder is not None else ("--model", args.model)
+    if args.zoo and model is not None:
+        raise UsageError(f"give {flag} '{model}' or --zoo, not both")
+    if model is not None and not pathlib.Path(model).exists():
+        raise FileNotFoundError(f"{flag} '{model}' does not exist (a pipeline saved by `kerasgan train "
+                                "syncgan`; or pass --zoo)")
+    if model is None:
+        from kerasgan import zoo
+
+        classes = [str(name) for name in zoo.metadata("syncgan")["syncgan_config"]["classes"]]
+        inputs = {"--zoo": str(zoo._entry_folder("syncgan"))}
+    else:
+        classes = _saved_classes(model)
+        inputs = {flag: model}
+    if args.class_name is not None and classes is not None and args.class_name not in classes:
+        raise UsageError(f"--class {args.class_name!r} is not a class of the model; classes are {classes}")
+    out = check_output_folder(args.out, inputs)
+    check_new_files(out, generate_file_names(args.count), overwrite=args.overwrite)
+    return out, model, classes
 
 
 def _run_generate(args):
-    import pathlib
+    import numpy as np
 
-    out = _check_generate(args)
+    out, model, _ = _check_generate(args)
+    from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
     from kerasgan.data.image_io import write_image
 
-    if args.zoo:
+    if model is None:
         from kerasgan import zoo
 
-        pipeline = zoo.load("syncgan")
+        pipeline, model_name = zoo.load("syncgan"), "zoo:syncgan"
     else:
         from kerasgan.syncgan.pipeline import SynCGAN
 
-        pipeline = SynCGAN.load(args.model)
-    images, masks = pipeline.generate(args.class_name, args.count, seed=args.seed)
-    out = pathlib.Path(out)
-    for index, (image, mask) in enumerate(zip(images, masks)):
-        write_image(out / f"image_{index:04d}.png", image)
-        write_image(out / f"mask_{index:04d}.png", mask * 255)
-    print(f"wrote {len(images)} SYNTHETIC {args.class_name!r} image/mask pairs to {out}")
+        pipeline, model_name = SynCGAN.load(model), str(model)
+    classes = [args.class_name] if args.class_name is not None else pipeline.classes
+    out.mkdir(parents=True, exist_ok=True)
+    # Image i: class classes[i % len(classes)], its mask GAN's noise from seed SEED + i, so
+    # `pipeline.generate(class, 1, seed=SEED + i)` draws it again alone.
+    drawn = [classes[index % len(classes)] for index in range(args.count)]
+    masks = np.concatenate([pipeline.generate_masks(name, 1, seed=args.seed + index)
+                            for index, name in enumerate(drawn)])
+    images = pipeline.images_from_masks(masks)
+    rows, items = [], []
+    for index, (image, mask, name) in enumerate(zip(images, masks, drawn)):
+        mask = (mask * 255).astype(np.uint8)
+        write_image(out / f"syncgan_{index:03d}.png", image)
+        write_image(out / f"mask_{index:03d}.png", mask)
+        rows.append([image, mask])
+        items.append({"file": f"syncgan_{index:03d}.png", "seed": args.seed + index, "class": name,
+                      "condition": {"class": name, "mask": f"mask_{index:03d}.png"}})
+    contact_sheet(rows, out / "contact_sheet.png")
+    _write_manifest(out, {"command": "generate syncgan", "model": model_name, "seed": args.seed,
+                          "classes": classes, "count": args.count, "images": items})
+    counts = ", ".join(f"{drawn.count(name)} {name}" for name in classes)
+    print(f"wrote {args.count} SYNTHETIC image/mask pairs ({counts}: syncgan_*.png, their mask_*.png), "
+          f"contact_sheet.png and manifest.json to {out}")
     return 0
 
 
@@ -291,6 +356,6 @@ def register(registry):
                  help="SynCGAN: unsupervised masks, class mask GANs and the mask -> image CGAN "
                       "(not resumable: a killed run starts again)")
     registry.add("generate", "syncgan", configure=_configure_generate, run=_run_generate,
-                 help="SynCGAN: synthetic (image, mask) pairs of one class")
+                 help="SynCGAN: synthetic (image, mask) pairs of one class or of every class")
     registry.add("augment-study", "syncgan", configure=_configure_study, run=_run_study,
                  help="SynCGAN: classifier accuracy on Orig / +Prop / +Trad / +Trad+Prop (Tables 2, 3)")
