@@ -49,3 +49,33 @@ def save_comparison_grid(path, test, outputs_by_variant, columns=8, title=None):
 def save_variant_grid(path, test, outputs, title=None, columns=8):
     """One variant: rows mask, structure map, real image, output."""
     return save_comparison_grid(path, test, {title or "output": outputs}, columns=columns, title=title)
+
+
+def save_run_comparison(path, run, test, inference="reference", seed=0, columns=8):
+    """The comparison grid of an ablation run folder: each `<variant>.generator.weights.npz` in
+    `run` rebuilt (as its results.json describes), run on `test` under `inference`, one row each."""
+    import json
+    import pathlib
+
+    import keras
+
+    from kerasgan.glomeruli.ablation import VARIANTS, generate
+    from kerasgan.glomeruli.zoo_entry import build_generator
+    from kerasgan.serialization import load_weights_npz
+
+    run = pathlib.Path(run)
+    settings = json.loads((run / "results.json").read_text())["settings"]
+    outputs = {}
+    for name in VARIANTS:
+        weights = run / f"{name}.generator.weights.npz"
+        if not weights.is_file():
+            continue
+        channels = 2 if VARIANTS[name]["use_structure_map"] else 1
+        generator = build_generator({"image_size": settings["image_size"], "condition_channels": channels,
+                                     "image_channels": 3, "filters": settings["filters"], "norm": "batch"})
+        load_weights_npz(generator, weights)
+        keras.utils.set_random_seed(seed)
+        outputs[name] = generate(generator, test.conditions(VARIANTS[name]["use_structure_map"])[:columns],
+                                 inference=inference)
+    return save_comparison_grid(path, test.subset(range(columns)), outputs, columns=columns,
+                                title=f"held-out conditions; outputs under inference={inference!r}")

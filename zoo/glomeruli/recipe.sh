@@ -13,3 +13,5 @@ cp "$RUN/full.generator.weights.npz" zoo/glomeruli/generator.weights.npz
 # the structure-map threshold the run cut its training maps at (make_condition's default)
 python -c "from kerasgan.glomeruli.zoo_entry import store_preprocessing; store_preprocessing('zoo/glomeruli', '$RUN/results.json')"
 python -c "import kerasgan.zoo as zoo; zoo.seal('zoo/glomeruli', files=['generator.weights.npz'])"
+# the model card's figure: every variant of this run on the same held-out conditions
+python -c "from kerasgan.glomeruli import data, plots; plots.save_run_comparison('zoo/glomeruli/ablation_outputs.png', '$RUN', data.ihc_patches(64, 64, 'test', seed=0))"
