@@ -64,9 +64,9 @@ def test_generate_never_writes_into_its_inputs_or_over_files(tmp_path):
     assert sorted(p.name for p in data.iterdir()) == ["a.png"] and (data / "a.png").read_bytes() == before
     out = tmp_path / "out"
     out.mkdir()
-    (out / "image_0000.png").write_bytes(b"keep")
+    (out / "chromosome_000.png").write_bytes(b"keep")
     assert main(["generate", "chromosome", "--data", "synthetic:1:1", "--out", str(out), "--count", "1"]) == 2
-    assert (out / "image_0000.png").read_bytes() == b"keep"
+    assert (out / "chromosome_000.png").read_bytes() == b"keep"
 
 
 def test_a_npz_generator_with_other_filters_is_named(tmp_path):

@@ -279,7 +279,7 @@ def test_cli_writes_karyograms_crops_masks_and_manifests(tmp_path):
     assert again[0] == 2 and "--overwrite" in again[2]
     assert single[0] == 0, single[2]
     manifest = json.loads((tmp_path / "single" / "manifest.json").read_text())
-    assert [c["name"] for c in manifest["chromosomes"]] == [
+    assert [item["abnormality"]["chromosome"] for item in manifest["images"]] == [
         "der(9)t(9;22)(q34;q11.2)", "der(22)t(9;22)(q34;q11.2)", "der(9)t(9;22)(q34;q11.2)"]
     assert {a["why"] for a in manifest["abnormal_chromosomes"]} == {"structural"}
 

@@ -80,7 +80,7 @@ def test_cli_train_generate_evaluate(tmp_path):
     out = tmp_path / "out"
     assert main(["generate", "chromosome", "--generator", str(weights), "--filters", "8",
                  "--data", "synthetic:3:7", "--count", "5", "--abnormal", "edited", "--out", str(out)]) == 0
-    assert len(list(out.glob("image_*.png"))) == 5 and (out / "contact_sheet.png").exists()
+    assert len(list(out.glob("chromosome_*.png"))) == 5 and (out / "contact_sheet.png").exists()
     report = tmp_path / "scores.json"
     assert main(["evaluate", "chromosome", "--generator", str(weights), "--filters", "8",
                  "--data", "synthetic:3:8", "--json", str(report)]) == 0

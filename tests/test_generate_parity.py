@@ -151,3 +151,147 @@ def test_generate_syncgan_saved_pipeline_one_class_and_model_alias(tmp_path):
     for i in range(3):
         np.testing.assert_array_equal(read_image(tmp_path / "a" / f"syncgan_{i:03d}.png"),
                                       read_image(tmp_path / "b" / f"syncgan_{i:03d}.png"))
+
+
+# ----------------------------------------------------------------------------- chromosome
+def _chromosome_panels(item):
+    return [item["condition"]["mask"], item["file"]]
+
+
+def _shapes(data, count, size=128):
+    from kerasgan.chromosome.commands import load_set
+
+    chromosomes = load_set(data, size=size, progress=False)
+    return chromosomes.subset([i % len(chromosomes) for i in range(count)])
+
+
+def test_generate_chromosome_zoo_perlin_recorded(tmp_path):
+    from kerasgan.chromosome.patterns import PerlinBank
+
+    out = tmp_path / "c"
+    assert main(["generate", "chromosome", "--zoo", "--count", "4", "--seed", "5", "--out", str(out)]) == 0
+    manifest = check_layout(out, "chromosome", 4, _chromosome_panels)
+    assert {p.name for p in out.iterdir()} == ({f"{kind}_{i:03d}.png" for i in range(4) for kind in ("chromosome", "mask")}
+                                               | {"contact_sheet.png", "manifest.json"})
+    assert manifest["model"] == "zoo:chromosome" and manifest["abnormal"] == "perlin"
+    assert [item["seed"] for item in manifest["images"]] == [5, 6, 7, 8]
+    # Re-derived apart from the command: image i's Perlin draw from seed SEED + i.
+    shapes, bank = _shapes("synthetic:64:7", 4), PerlinBank()
+    for i, item in enumerate(manifest["images"]):
+        length = len(shapes.patterns[i])
+        track, index = bank.positions(length, np.random.default_rng(item["seed"]))
+        assert item["abnormality"] == {"pattern": "perlin", "bank_seed": 0, "track": int(track),
+                                       "window": [int(index[0]), int(index[-1])]}
+        pattern = bank.sample(length, np.random.default_rng(item["seed"]))
+        np.testing.assert_array_equal(read_image(out / item["condition"]["mask"])[..., 0],
+                                      shapes.banded_mask(i, pattern))
+        assert item["condition"]["shape"] == shapes.names[i]
+    # The image is the zoo generator's drawing of the recorded mask.
+    import kerasgan.zoo
+    from kerasgan.chromosome.model import generate
+
+    mask = read_image(out / "mask_002.png")[..., 0]
+    np.testing.assert_array_equal(generate(kerasgan.zoo.load("chromosome"), mask[None])[0],
+                                  read_image(out / "chromosome_002.png")[..., 0])
+
+
+def test_generate_chromosome_edited_records_each_images_edit(tmp_path):
+    from kerasgan.chromosome import extraction, patterns
+
+    out = tmp_path / "e"
+    assert main(["generate", "chromosome", "--count", "10", "--abnormal", "edited", "--data", "synthetic:4:3",
+                 "--out", str(out)]) == 0
+    manifest = check_layout(out, "chromosome", 10, _chromosome_panels)
+    shapes = _shapes("synthetic:4:3", 10)
+    kinds = set()
+    for i, item in enumerate(manifest["images"]):
+        edit = item["abnormality"]
+        kinds.add(edit["edit"])
+        own = shapes.patterns[i]
+        # Apply the edit the manifest names to the shape's own pattern: the written mask.
+        if edit["edit"] == "insertion":
+            segment = np.array([int(c) for c in edit["segment"]], np.uint8)
+            edited = patterns.edit(own, insertion=(edit["position"], segment))
+            assert len(edited) == len(own) + len(segment)
+        else:
+            edited = patterns.edit(own, **{edit["edit"]: tuple(edit["interval"])})
+            a, b = (int(round(f * len(own))) for f in edit["interval"])
+            if edit["edit"] == "deletion":
+                assert len(edited) == len(own) - (b - a)  # the banding got shorter
+            elif edit["edit"] == "duplication":
+                assert len(edited) == len(own) + (b - a)
+        mask = read_image(out / item["condition"]["mask"])[..., 0]
+        np.testing.assert_array_equal(mask, shapes.banded_mask(i, extraction.resample_pattern(edited, len(own))),
+                                      err_msg=f"image {i}: {edit}")
+    assert len(kinds) >= 2, kinds  # ten random edits are not all of one kind
+
+
+def test_generate_chromosome_own_pattern_and_a_run_folder(tmp_path):
+    import kerasgan.zoo
+
+    run = tmp_path / "runs" / "mine"
+    run.mkdir(parents=True)
+    kerasgan.zoo.load("chromosome").save(run / "best_generator.keras")
+    out = tmp_path / "n"
+    assert main(["generate", "chromosome", str(run), "--count", "2", "--abnormal", "none", "--data", "synthetic:2:1",
+                 "--out", str(out)]) == 0
+    manifest = check_layout(out, "chromosome", 2, _chromosome_panels)
+    assert manifest["model"] == str(run / "best_generator.keras")
+    shapes = _shapes("synthetic:2:1", 2)
+    for i, item in enumerate(manifest["images"]):
+        assert item["abnormality"] == {"pattern": "own"}
+        np.testing.assert_array_equal(read_image(out / item["condition"]["mask"])[..., 0], shapes.banded_mask(i))
+
+
+def test_generate_chromosome_iscn_same_layout(tmp_path):
+    out = tmp_path / "i"
+    iscn = "46,XX,t(9;22)(q34;q11.2)"
+    assert main(["generate", "chromosome", "--iscn", iscn, "--count", "3", "--generator", "none", "--seed", "4",
+                 "--out", str(out)]) == 0
+    manifest = check_layout(out, "chromosome", 3, _chromosome_panels)
+    assert manifest["iscn"] == iscn and all(item["seed"] == 4 for item in manifest["images"])
+    got = [item["abnormality"] for item in manifest["images"]]
+    assert [a["chromosome"] for a in got] == ["der(9)t(9;22)(q34;q11.2)", "der(22)t(9;22)(q34;q11.2)",
+                                              "der(9)t(9;22)(q34;q11.2)"]
+    assert [a["class"] for a in got] == ["9", "22", "9"] and all(a["iscn"] == iscn for a in got)
+    assert all(a["why"] == "structural" and a["breakpoints"] for a in got)
+
+
+# ----------------------------------------------------------------------------- refusals
+_NO_TF = ("import sys; from kerasgan.cli import main; code = main(sys.argv[1:]); "
+          "print(code, 'tensorflow' in sys.modules)")
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+@pytest.mark.parametrize("bad, message", [
+    (["NOWHERE"], "RUN '"),
+    (["--zoo", "--count", "0"], "--count"),
+    (["--zoo", "--count", "2.5"], "--count"),
+    (["EXISTS", "--zoo"], "not both"),
+])
+def test_bad_run_or_count_fails_in_one_line_before_tensorflow(tmp_path, name, bad, message):
+    (tmp_path / "EXISTS").mkdir()
+    command = ["generate", name, *[str(tmp_path / "no" / "such run") if part == "NOWHERE" else
+                                   str(tmp_path / part) if part == "EXISTS" else part for part in bad],
+               "--out", str(tmp_path / "out")]
+    result = subprocess.run([sys.executable, "-c", _NO_TF, *command], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith("kerasgan") and message in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command, message", [
+    (["generate", "syncgan", "--zoo", "--class", "tumour"], "--class 'tumour' is not a class of the model"),
+    (["generate", "chromosome", "--generator", "none"], "works only with --iscn"),
+    (["generate", "chromosome", "--data", "no/such/data"], "--data 'no/such/data' does not exist"),
+    (["generate", "singan", "--zoo", "--start-scale", "5"], "below the model's 5 scales"),
+])
+def test_other_bad_arguments_fail_before_tensorflow(tmp_path, command, message):
+    result = subprocess.run([sys.executable, "-c", _NO_TF, *command, "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+    assert result.stderr.startswith("kerasgan: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr

@@ -353,72 +353,204 @@ def _split_indices(count, seed):
 
 
 def _configure_generate(parser):
-    parser.add_argument("--generator", default="zoo", help="'zoo', a .keras generator or a .npz of weights")
-    parser.add_argument("--filters", type=int, default=DEFAULT_FILTERS, help="for a .npz generator")
+    from kerasgan._args import non_negative_int, positive_int
+
+    parser.add_argument("run_folder", nargs="?", default=None, metavar="RUN",
+                        help="a `kerasgan train chromosome` run folder (its best_generator.keras) or a "
+                             ".keras / .npz generator; default: the zoo entry")
+    parser.add_argument("--zoo", action="store_true",
+                        help="use the zoo entry 'chromosome' (the default without RUN or --generator)")
+    parser.add_argument("--generator", default=None,
+                        help="'zoo', a .keras generator or a .npz of weights (the same as RUN)")
+    parser.add_argument("--filters", type=positive_int, default=DEFAULT_FILTERS, help="for a .npz generator")
     parser.add_argument("--data", default="synthetic:64:7",
                         help="shapes (and patterns) to use: folder of chromosome images, .npz "
                              "set, or synthetic:COUNT[:SEED] (default SYNTHETIC shapes)")
-    parser.add_argument("--count", type=int, default=64)
-    parser.add_argument("--abnormal", choices=("none", "perlin", "edited"), default="perlin",
+    parser.add_argument("--count", type=positive_int, default=64)
+    parser.add_argument("--abnormal", choices=ABNORMAL_MODES, default="perlin",
                         help="pattern: the shape's own (none), Perlin noise, or a random "
-                             "deletion/duplication/inversion/insertion of the own pattern")
-    parser.add_argument("--out", required=True, help="output folder for PNGs and contact_sheet.png")
-    parser.add_argument("--seed", type=int, default=0)
+                             "deletion/duplication/inversion/insertion of the own pattern (edited); "
+                             "manifest.json records what each image got")
+    parser.add_argument("--out", required=True,
+                        help="output folder (chromosome_000.png + mask_000.png ..., contact_sheet.png, manifest.json)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="image i draws its pattern with seed SEED + i (with --iscn: the karyotype's seed)")
     parser.add_argument("--iscn", default=None,
                         help='draw the abnormal chromosomes of this ISCN karyotype (e.g. "46,XY,del(5)(p15.2)"): '
-                             "rearranged ones and extra copies, --count images cycling over them, with a "
-                             "manifest.json; --data/--abnormal are unused, --generator may also be 'none' "
+                             "rearranged ones and extra copies, --count images cycling over them; "
+                             "--data/--abnormal are unused, --generator may also be 'none' "
                              "(the SYNTHETIC renderer's own images)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
-def _run_generate(args):
-    if args.count < 1:
-        raise ValueError(f"--count must be at least 1, got {args.count}")
-    if args.iscn is not None:
-        return _run_generate_iscn(args)
-    from kerasgan._paths import check_new_files, check_output_folder
+ABNORMAL_MODES = ("none", "perlin", "edited")
 
-    # Before TensorFlow: the output folder must not be, hold or lie in an input, and no
-    # existing file is replaced without --overwrite.
-    inputs = [("--data", part) for part in str(args.data).split("+") if parse_synthetic_spec(part) is None]
-    for _, part in inputs:
-        if not pathlib.Path(part).exists():
-            raise FileNotFoundError(f"--data '{part}' does not exist")
-    if args.generator != "zoo":
-        inputs.append(("--generator", args.generator))
-    out = pathlib.Path(args.out)
-    for flag, path in inputs or [("--data", None)]:
-        out = check_output_folder(args.out, {flag: path})
-    names = [f"{kind}_{i:04d}.png" for i in range(args.count) for kind in ("image", "mask")]
-    check_new_files(out, names + ["contact_sheet.png"], overwrite=args.overwrite)
+
+def generate_file_names(count):
+    names = [f"{kind}_{i:03d}.png" for i in range(count) for kind in ("chromosome", "mask")]
+    return names + ["contact_sheet.png", "manifest.json"]
+
+
+def _generator_spec(args):
+    """(spec for load_generator or 'none', flag it came from), checked before TensorFlow."""
+    from kerasgan._paths import UsageError
+
+    if args.run_folder is not None and args.generator is not None:
+        raise UsageError(f"give RUN '{args.run_folder}' or --generator '{args.generator}', not both")
+    flag, spec = ("RUN", args.run_folder) if args.run_folder is not None else ("--generator", args.generator)
+    if args.zoo and spec not in (None, "zoo"):
+        raise UsageError(f"give {flag} '{spec}' or --zoo, not both")
+    if spec in (None, "zoo"):
+        return "zoo", "--zoo"
+    if spec == "none":
+        if args.iscn is None:
+            raise UsageError(f"{flag} 'none' (the SYNTHETIC renderer's images) works only with --iscn")
+        return "none", flag
+    path = pathlib.Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"{flag} '{spec}' does not exist (a `kerasgan train chromosome` run folder, "
+                                "a .keras generator or a .npz of weights; or pass --zoo)")
+    if path.is_dir():
+        found = [path / name for name in ("best_generator.keras", "generator.weights.npz") if (path / name).is_file()]
+        if not found:
+            raise FileNotFoundError(f"{flag} '{spec}' holds no best_generator.keras or generator.weights.npz "
+                                    "(is it a `kerasgan train chromosome` run that finished an epoch?)")
+        return str(found[0]), flag
+    if path.suffix not in (".keras", ".npz"):
+        raise UsageError(f"{flag} '{spec}' must be a run folder, a .keras generator or a .npz of weights")
+    return str(path), flag
+
+
+class _RecordedEdits:
+    """A stand-in for `kerasgan.chromosome.patterns` handed to `random_edit`: applies the edit it
+    is asked for and records its name and parameters, so the manifest says what each image got."""
+
+    def __init__(self):
+        from kerasgan.chromosome import patterns
+
+        self._patterns = patterns
+        self.applied = []
+
+    def edit(self, pattern, **edits):
+        for name, argument in edits.items():
+            if name == "insertion":
+                position, segment = argument
+                self.applied.append({"edit": "insertion", "position": float(position),
+                                     "segment": "".join(str(int(v)) for v in segment)})
+            else:
+                start, end = argument
+                self.applied.append({"edit": name, "interval": [float(start), float(end)]})
+        return self._patterns.edit(pattern, **edits)
+
+
+def abnormal_masks(chromosomes, abnormal, seed=0):
+    """Banded masks (uint8 N x S x S) of each shape with the pattern `abnormal` asks for, image
+    i drawn with numpy seed `seed + i`, and per image the abnormality it got:
+
+      none:   {"pattern": "own"} (the shape's own banding)
+      perlin: {"pattern": "perlin", "bank_seed", "track", "window": [first, last sample]}
+      edited: {"edit": "deletion"|"duplication"|"inversion", "interval": [start, end]} (fractions
+              of the own pattern's length) or {"edit": "insertion", "position", "segment": "0110..."}
+              (the inserted bands, 0 = black), the pattern then resampled to the shape's axis.
+    """
     import numpy as np
 
-    from kerasgan.chromosome.evaluation import input_masks
+    from kerasgan.chromosome import extraction
+    from kerasgan.chromosome.data import random_edit
+
+    if abnormal not in ABNORMAL_MODES:
+        raise ValueError(f"abnormal must be one of {', '.join(ABNORMAL_MODES)}, got {abnormal!r}")
+    bank = drawn = None
+    if abnormal == "perlin":
+        from kerasgan.chromosome.patterns import PerlinBank
+
+        bank, drawn = PerlinBank(), {}
+        positions = bank.positions
+
+        def recorded_positions(*arguments, **keywords):  # what bank.sample reads, recorded
+            track, index = positions(*arguments, **keywords)
+            drawn.update(track=int(track), window=[int(index[0]), int(index[-1])])
+            return track, index
+
+        bank.positions = recorded_positions
+    masks, applied = [], []
+    for i in range(len(chromosomes)):
+        rng = np.random.default_rng(seed + i)
+        own = chromosomes.patterns[i]
+        if abnormal == "none":
+            pattern, record = own, {"pattern": "own"}
+        elif abnormal == "perlin":
+            pattern = bank.sample(len(own), rng)
+            record = {"pattern": "perlin", "bank_seed": bank.seed, **drawn}
+        else:
+            recorder = _RecordedEdits()
+            pattern = extraction.resample_pattern(random_edit(own, rng, recorder), len(own))
+            (record,) = recorder.applied
+        masks.append(chromosomes.banded_mask(i, pattern))
+        applied.append(record)
+    return np.stack(masks), applied
+
+
+def _check_generate_paths(args, spec):
+    """--data exists, --out is not / does not hold / lie in an input, no file is replaced
+    without --overwrite (before TensorFlow). Returns the output folder."""
+    from kerasgan._paths import check_new_files, check_output_folder
+
+    inputs = {}
+    if args.iscn is None:
+        parts = [part for part in str(args.data).split("+") if parse_synthetic_spec(part) is None]
+        for part in parts:
+            if not pathlib.Path(part).exists():
+                raise FileNotFoundError(f"--data '{part}' does not exist")
+        inputs["--data"] = parts
+    if spec not in ("zoo", "none"):
+        inputs["RUN"] = spec
+    out = check_output_folder(args.out, inputs)
+    check_new_files(out, generate_file_names(args.count), overwrite=args.overwrite)
+    return out
+
+
+def _run_generate(args):
+    spec, _ = _generator_spec(args)
+    if args.iscn is not None:
+        return _run_generate_iscn(args, spec)
+    out = _check_generate_paths(args, spec)
+
     from kerasgan.chromosome.model import generate
+    from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
     from kerasgan.data.image_io import write_image
 
-    generator = load_generator(args.generator, filters=args.filters)
-    out.mkdir(parents=True, exist_ok=True)
-    chromosomes = load_set(args.data, progress=False)
-    shape_index = np.arange(args.count) % len(chromosomes)
+    generator = load_generator(spec, filters=args.filters)
+    chromosomes = load_set(args.data, size=int(generator.input_shape[1] or 128), progress=False)
+    shape_index = [i % len(chromosomes) for i in range(args.count)]
     chromosomes = chromosomes.subset(shape_index)
-    source = {"none": "real"}.get(args.abnormal, args.abnormal)
-    masks, _ = input_masks(chromosomes, source, seed=args.seed)
+    masks, applied = abnormal_masks(chromosomes, args.abnormal, seed=args.seed)
     images = generate(generator, masks)
+    out.mkdir(parents=True, exist_ok=True)
+    items = []
     for i, (mask, image) in enumerate(zip(masks, images)):
-        write_image(out / f"mask_{i:04d}.png", mask)
-        write_image(out / f"image_{i:04d}.png", image)
-    sheet = contact_sheet(masks, images, out / "contact_sheet.png",
-                          title=f"{args.abnormal} patterns -> generated"
-                                + (" (SYNTHETIC shapes)" if chromosomes.synthetic else ""))
-    print(f"wrote {len(images)} images and masks to {out} and {sheet}")
+        write_image(out / f"chromosome_{i:03d}.png", image)
+        write_image(out / f"mask_{i:03d}.png", mask)
+        items.append({"file": f"chromosome_{i:03d}.png", "seed": args.seed + i,
+                      "condition": {"mask": f"mask_{i:03d}.png", "shape": str(chromosomes.names[i]),
+                                    "abnormal": args.abnormal},
+                      "abnormality": applied[i]})
+    contact_sheet([[mask, image] for mask, image in zip(masks, images)], out / "contact_sheet.png")
+    _write_manifest(out, {"command": "generate chromosome", "model": _model_name(spec), "seed": args.seed,
+                          "abnormal": args.abnormal, "data": str(args.data),
+                          "synthetic_shapes": bool(chromosomes.synthetic), "count": args.count, "images": items})
+    print(f"wrote {args.count} images (chromosome_*.png from their mask_*.png, {args.abnormal} patterns), "
+          f"contact_sheet.png and manifest.json to {out}")
     return 0
 
 
-def _run_generate_iscn(args):
-    """Single abnormal chromosomes of a karyotype: image_i.png, mask_i.png, manifest.json."""
-    from kerasgan.chromosome.karyogram_commands import check_out, parse_iscn
+def _model_name(spec):
+    return {"zoo": "zoo:chromosome", "none": "none (the SYNTHETIC renderer)"}.get(spec, spec)
+
+
+def _run_generate_iscn(args, spec):
+    """Single abnormal chromosomes of a karyotype, in the layout of the other generate commands."""
+    from kerasgan.chromosome.karyogram_commands import parse_iscn
 
     from kerasgan.chromosome.karyogram import abnormal_chromosomes
 
@@ -427,32 +559,34 @@ def _run_generate_iscn(args):
     if not reasons:
         raise ValueError(f"--iscn {args.iscn!r}: the karyotype has no abnormal chromosome to draw")
     abnormal = [c for c, _ in reasons]
-    names = [f"{kind}_{i:04d}.png" for i in range(args.count) for kind in ("image", "mask")]
-    out = check_out(args.out, names + ["manifest.json", "contact_sheet.png"], args.overwrite)
-    generator = None if args.generator == "none" else load_generator(args.generator, filters=args.filters)
+    out = _check_generate_paths(args, spec)
+    generator = None if spec == "none" else load_generator(spec, filters=args.filters)
     from kerasgan.chromosome.karyogram import karyotype_chromosomes
-    from kerasgan.data.image_io import atomic_write_bytes, write_image
+    from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
+    from kerasgan.data.image_io import write_image
 
     copies = -(-args.count // len(abnormal))
     drawn = karyotype_chromosomes(karyotype, generator=generator, seed=args.seed, count=copies)[: args.count]
     out.mkdir(parents=True, exist_ok=True)
-    entries = []
+    items = []
     for i, item in enumerate(drawn):
-        write_image(out / f"image_{i:04d}.png", item.image)
-        write_image(out / f"mask_{i:04d}.png", item.banded_mask)
-        entries.append({"class": item.chromosome_class, "name": item.name, "breakpoints": list(item.breakpoints),
-                        "abnormal": reasons[i % len(reasons)][1], "bbox": list(item.bbox),
-                        "files": {"image": f"image_{i:04d}.png", "banded_mask": f"mask_{i:04d}.png"}})
-    manifest = {"iscn": args.iscn, "seed": args.seed, "generator": args.generator,
-                "abnormal_chromosomes": [{"name": c.name, "class": c.chromosome_class, "why": why}
-                                         for c, why in reasons],
-                "image_source": "SYNTHETIC renderer" if generator is None else "generator",
-                "note": "the abnormal chromosomes of the karyotype (rearranged ones and extra copies), drawn "
-                        "from SYNTHETIC banded masks of their ideogram bands", "chromosomes": entries}
-    atomic_write_bytes(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
-    sheet = contact_sheet([d.banded_mask for d in drawn], [d.image for d in drawn], out / "contact_sheet.png",
-                          title=f"{args.iscn}: " + ", ".join(c.name for c in abnormal))
-    print(f"wrote {len(drawn)} chromosomes ({', '.join(c.name for c in abnormal)}) to {out} and {sheet}")
+        write_image(out / f"chromosome_{i:03d}.png", item.image)
+        write_image(out / f"mask_{i:03d}.png", item.banded_mask)
+        # karyotype_chromosomes cycles over abnormal_chromosomes' list: item i is reasons[i % n].
+        items.append({"file": f"chromosome_{i:03d}.png", "seed": args.seed,
+                      "condition": {"mask": f"mask_{i:03d}.png", "iscn": args.iscn},
+                      "abnormality": {"iscn": args.iscn, "chromosome": item.name, "class": item.chromosome_class,
+                                      "breakpoints": list(item.breakpoints), "why": reasons[i % len(reasons)][1]},
+                      "bbox": list(item.bbox)})
+    contact_sheet([[d.banded_mask, d.image] for d in drawn], out / "contact_sheet.png")
+    _write_manifest(out, {
+        "command": "generate chromosome", "model": _model_name(spec), "seed": args.seed, "iscn": args.iscn,
+        "abnormal_chromosomes": [{"name": c.name, "class": c.chromosome_class, "why": why} for c, why in reasons],
+        "image_source": "SYNTHETIC renderer" if generator is None else "generator",
+        "note": "the abnormal chromosomes of the karyotype (rearranged ones and extra copies), drawn "
+                "from SYNTHETIC banded masks of their ideogram bands", "count": len(drawn), "images": items})
+    print(f"wrote {len(drawn)} chromosomes ({', '.join(c.name for c in abnormal)}: chromosome_*.png, their "
+          f"mask_*.png), contact_sheet.png and manifest.json to {out}")
     return 0
 
 
