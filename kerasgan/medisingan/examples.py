@@ -1,4 +1,4 @@
-"""Real medical images that ship offline (scikit-image, pydicom and nibabel test data).
+"""Real medical images that ship offline (scikit-image, pydicom, nibabel and nilearn data).
 
 Every function says where its pixels come from; what is derived or synthetic is labelled.
 Used by the tests, the tutorial and the zoo entry; `kerasgan train singan example:NAME`
@@ -21,6 +21,9 @@ EXAMPLES = {
     "mr-large": "pydicom examples_overlay.dcm (real MR, 300x484)",
     "nifti-2ch": "nibabel example4d.nii.gz middle slice, its 2 volumes stacked as 2 channels (96x128)",
     "nifti-t1": "nibabel anatomical.nii middle axial slice (small real T1, 41x33)",
+    "mni-t1-wm": "nilearn's MNI ICBM152 2009a T1 template, axial slice z=+20 mm (voxel 92), cropped "
+                 "to 188x160 + white-matter mask = WM probability map > 0.5 (DERIVED from the "
+                 "template's tissue map, not a lesion or an expert label); needs nilearn",
 }
 
 
@@ -60,6 +63,56 @@ def histology_with_nuclei_mask():
     """{"image": (512, 512, 3) uint8 real IHC histology, "mask": (512, 512) bool DERIVED nuclei}."""
     image = histology()
     return {"image": image, "mask": nuclei_mask(image)}
+
+
+# ------------------------------------------------------------------ MNI ICBM152 (nilearn)
+MNI_FILES = {"T1": "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
+             "WM": "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
+             "GM": "mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz"}
+MNI_TRAINING_SLICE = 92          # axial voxel index k: z = k - 72 mm = +20 mm (lateral ventricles)
+# Held-out real slices (never trained on), 4-10 mm from the training slice: set A is the
+# reference the realism numbers are measured against, set B the held-out row.
+MNI_HELD_OUT_A = (84, 88, 96, 100)   # z = +12, +16, +24, +28 mm
+MNI_HELD_OUT_B = (82, 86, 98, 102)   # z = +10, +14, +26, +30 mm
+MNI_CROP = (slice(21, 209), slice(19, 179))   # rows, columns of the rotated 233x197 slice: the brain + margin
+WM_THRESHOLD = 0.5               # white matter = WM probability > 0.5
+
+
+def mni_file(name):
+    """Path of an MNI ICBM152 2009a file shipped inside the nilearn wheel (nilearn/datasets/data/).
+
+    `name` is "T1", "WM" or "GM". Nothing is downloaded.
+    """
+    from kerasgan.medisingan.io import _require
+
+    nilearn = _require("nilearn", "the MNI ICBM152 template images (pip install kerasgan[mri])")
+    path = os.path.join(os.path.dirname(nilearn.__file__), "datasets", "data", MNI_FILES[name])
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"nilearn does not ship {MNI_FILES[name]} at {path}")
+    return path
+
+
+def mni_slices(slice_indices, crop=MNI_CROP, wm_threshold=WM_THRESHOLD):
+    """Axial slices of the MNI ICBM152 2009a T1 template and its white-matter mask.
+
+    Returns {"T1": (N, H, W) float32 template intensity in [0, 1] (uint8 file / 255),
+    "WM": (N, H, W) bool, WM probability > `wm_threshold`}, each slice rotated so anterior is
+    up and cropped to `crop` (188x160 by default). Real data: a non-linear average of 152
+    healthy adults' T1 scans and its tissue-probability map (Fonov et al. 2009/2011).
+    """
+    from kerasgan.medisingan import io
+
+    t1 = [io.read_nifti(mni_file("T1"), slice_index=int(k)) for k in slice_indices]
+    wm = [io.read_nifti(mni_file("WM"), slice_index=int(k)) for k in slice_indices]
+    t1 = np.stack([slice_[crop] for slice_ in t1]) / 255.0
+    wm = np.stack([slice_[crop] for slice_ in wm]) / 255.0 > wm_threshold
+    return {"T1": t1.astype(np.float32), "WM": wm}
+
+
+def mni_t1_wm(slice_index=MNI_TRAINING_SLICE):
+    """{"T1": (188, 160) float32 in [0, 1], "WM": (188, 160) bool}: one axial MNI slice + WM mask."""
+    slices = mni_slices([slice_index])
+    return {"T1": slices["T1"][0], "WM": slices["WM"][0]}
 
 
 def pydicom_file(name):
@@ -106,6 +159,8 @@ def load_example(name):
         channels = {"MR": io.read_dicom(pydicom_file("MR_small.dcm"))}
     elif name == "mr-large":
         channels = {"MR": io.read_dicom(pydicom_file("examples_overlay.dcm"))}
+    elif name == "mni-t1-wm":
+        channels = mni_t1_wm()
     elif name == "nifti-2ch":
         path = nibabel_file("example4d.nii.gz")
         channels = {"volume_0": io.read_nifti(path, volume=0), "volume_1": io.read_nifti(path, volume=1)}
