@@ -151,3 +151,28 @@ def test_mni_example_slices():
     everything = examples.mni_slices([examples.MNI_TRAINING_SLICE, *sorted(held_out)])["T1"]
     border = np.concatenate([everything[:, [0, -1]].ravel(), everything[:, :, [0, -1]].ravel()])
     assert border.max() == 0.0
+
+
+# ------------------------------------------------------------------ the zoo entry
+ENTRY_FOLDER = __import__("pathlib").Path(__file__).resolve().parents[1] / "zoo" / "medisingan_brain_mri"
+
+
+@pytest.mark.skipif(not (ENTRY_FOLDER / "card.json").exists(), reason="zoo entry not built yet")
+def test_zoo_entry_samples_image_and_binary_mask():
+    import kerasgan
+    from kerasgan.metrics.mask_agreement import binarize
+
+    assert kerasgan.zoo.verify("medisingan_brain_mri") == {"medisingan_brain_mri": "ok"}
+    meta = kerasgan.zoo.metadata("medisingan_brain_mri")
+    assert meta["channel_layout"] == {"T1": 1, "WM": 1}
+    for name in meta["files"]:
+        assert (ENTRY_FOLDER / name).stat().st_size < 25 * 2 ** 20
+    sg = kerasgan.zoo.load("medisingan_brain_mri")
+    assert max(sg.shapes[-1]) >= 128
+    samples = sg.sample(count=2, start_scale=1, seed=0)
+    assert samples.shape == (2, *sg.shapes[-1], 2)
+    parts = sg.split_channels(samples)
+    mask = binarize(parts["WM"])
+    assert mask.dtype == bool and 0.1 < mask.mean() < 0.4
+    again = sg.sample(count=2, start_scale=1, seed=0)
+    np.testing.assert_array_equal(samples, again)
