@@ -96,8 +96,12 @@ def structure_map(image, threshold="otsu", polarity="dark"):
     Dark structures (stained nuclei, membranes) on a light background become 1.
     Args:
         image: H x W (x C) tissue image, uint8/uint16/float in [0, 1].
-        threshold: "otsu" or a float in [0, 1] on the grey level.
-        polarity: "dark" (dark structures are 1) or "light".
+        threshold: a float in [0, 1] on the grey level (skimage.color.rgb2gray of the image in
+            [0, 1]), or "otsu" for this image's own Otsu threshold. To condition a trained
+            model, use the threshold its training maps were cut at, stored with it (zoo:
+            `kerasgan.glomeruli.data.zoo_structure_threshold()`; a run: OUT/preprocessing.json),
+            not a per-patch Otsu (issue 14).
+        polarity: "dark" (dark structures are 1) or "bright".
     Returns: float32 H x W x 1 in {0, 1}.
     """
     from kerasgan.glomeruli.structure import structure_map as _structure_map

@@ -122,3 +122,25 @@ def test_generate_from_the_zoo_uses_the_card_threshold(tmp_path):
     assert manifest["structure_threshold"] == pytest.approx(stored, abs=1e-6)
     written = read_image(out / "structure_000.png")[..., 0] > 127
     np.testing.assert_array_equal(written, rgb2gray(brown / 255.0) <= stored)
+
+
+def test_paired_folder_cuts_every_map_at_one_pooled_threshold(tmp_path):
+    from kerasgan.data.image_io import write_image
+
+    image = skimage_data.immunohistochemistry()
+    tiles = [image[BROWN][:32, :32], image[256:288, 256:288]]  # dark brown, lighter tissue
+    mask = np.zeros((32, 32), np.uint8)
+    mask[4:12, 4:12] = 255
+    for index, tile in enumerate(tiles):
+        write_image(tmp_path / "images" / f"t{index}.png", tile)
+        write_image(tmp_path / "masks" / f"t{index}.png", mask)
+    pooled = _hand_otsu(tiles)
+    loaded = glomeruli_data.load_paired_folder(tmp_path, progress=False)
+    assert loaded.structure_threshold == pytest.approx(pooled, abs=1e-6)
+    for tile, structure in zip(tiles, loaded.structure_maps):
+        np.testing.assert_array_equal(structure[..., 0] > 0, rgb2gray(tile / 255.0) <= pooled)
+    own = glomeruli_data.load_paired_folder(tmp_path, structure_threshold="otsu", progress=False)
+    assert own.structure_threshold is None
+    grey = rgb2gray(tiles[0] / 255.0)
+    np.testing.assert_array_equal(own.structure_maps[0, ..., 0] > 0, grey <= threshold_otsu(grey))
+    assert not np.array_equal(own.structure_maps, loaded.structure_maps)

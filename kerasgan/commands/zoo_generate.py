@@ -125,7 +125,8 @@ def _run_glomeruli(args):
         import sys
 
         print(f"note: '{args.run_folder}' records no structure threshold (preprocessing.json); "
-              "structure maps use each image's own Otsu threshold", file=sys.stderr)
+              "structure maps use the conditions' own (the IHC image's Otsu, or with --data the "
+              "folder's pooled Otsu)", file=sys.stderr)
     else:  # the model's own threshold (zoo card / run folder), as its training maps were cut
         patches = data.with_structure_threshold(patches, threshold)
     conditions = patches.conditions(True)[picked]

@@ -274,13 +274,17 @@ def _pair_files(folder):
     return [(pathlib.Path(image).stem, pathlib.Path(image), pathlib.Path(mask)) for image, mask in zip(images, masks)]
 
 
-def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allow_empty_masks=False,
+def load_paired_folder(folder, image_size=None, structure_threshold="pooled", allow_empty_masks=False,
                        progress=True):
     """Load `folder/images/*` (RGB or grey tissue) and `folder/masks/*` (binary) pairs.
 
     Files pair by name (stem). Masks are read by `kerasgan.data.masks.read_mask_values` (0 and
     one foreground value, e.g. {0, 1}, {0, 127}, {0, 255}; other files raise ValueError); structure
-    maps are computed from each image with `structure_map(image, structure_threshold)`.
+    maps are the images thresholded at `structure_threshold`: "pooled" (default) one Otsu
+    threshold of all the images' grey levels together (`otsu_structure_threshold`), kept in
+    the result's `structure_threshold` so a model trained on it can store it; a float in [0, 1]:
+    that level (e.g. a trained model's); "otsu": each image its own Otsu threshold
+    (`structure_threshold` None).
 
     Args:
         image_size: resize every pair to this square side (area for images, nearest for
@@ -295,7 +299,7 @@ def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allo
     from kerasgan.transforms import resize
 
     pairs = _pair_files(folder)
-    images, masks, maps, names = [], [], [], []
+    images, masks, raw, names = [], [], [], []
     for name, image_path, mask_path in tqdm(pairs, desc="loading pairs", disable=not progress):
         image = read_image(image_path, channels=3)
         mask = read_image(mask_path, channels=1)
@@ -315,13 +319,17 @@ def load_paired_folder(folder, image_size=None, structure_threshold="otsu", allo
                 f"image '{image_path}' is {image.shape[0]}x{image.shape[1]}, others "
                 f"{images[0].shape[0]}x{images[0].shape[1]}: pass image_size= to resize"
             )
-        maps.append(structure_map(image, structure_threshold))
+        raw.append(image)
         images.append(to_unit_float(image) * 2.0 - 1.0)
         masks.append(mask.astype(np.float32))
         names.append(name)
+    if isinstance(structure_threshold, str) and structure_threshold == "pooled":
+        structure_threshold = otsu_structure_threshold(raw) if raw else "otsu"
+    maps = [structure_map(image, structure_threshold) for image in raw]
     return PairedPatches(
         np.stack(images).astype(np.float32), _binary_to_signed(np.stack(masks)),
         _binary_to_signed(np.stack(maps)), names,
+        None if isinstance(structure_threshold, str) else float(structure_threshold),
     )
 
 
