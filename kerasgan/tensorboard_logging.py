@@ -37,33 +37,89 @@ class EpochsToTensorBoard(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-
         if self._writer is None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+            self._writer = open_writer(self.log_dir)
         step = epoch + 1
-        with self._writer.as_default():
-            for name, value in sorted((logs or {}).items()):
-                try:
-                    number = float(np.asarray(value))
-                except (TypeError, ValueError):
-                    continue
-                tf.summary.write(name, tf.constant(number, tf.float32), step=step,
-                                 metadata=_metadata("scalars"))
-            path = None if self.samples_dir is None else self.samples_dir / f"epoch_{step:04d}.png"
-            if path is not None and path.is_file():
-                from kerasgan.data.image_io import read_image
-
-                height, width = read_image(path).shape[:2]
-                tensor = tf.constant([str(width), str(height), path.read_bytes()])
-                tf.summary.write("samples", tensor, step=step, metadata=_metadata("images"))
+        write_scalars(self._writer, logs, step)
+        path = None if self.samples_dir is None else self.samples_dir / f"epoch_{step:04d}.png"
+        if path is not None and path.is_file():
+            write_png(self._writer, "samples", path.read_bytes(), step)
         self._writer.flush()
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def open_writer(log_dir):
+    """A summary file writer on `log_dir` (made if missing)."""
+    import tensorflow as tf
+
+    log_dir = pathlib.Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return tf.summary.create_file_writer(str(log_dir))
+
+
+def write_scalars(writer, logs, step, prefix=""):
+    """Every numeric entry of `logs` as a TensorBoard scalar at `step`."""
+    import tensorflow as tf
+
+    with writer.as_default():
+        for name, value in sorted((logs or {}).items()):
+            try:
+                number = float(np.asarray(value))
+            except (TypeError, ValueError):
+                continue
+            tf.summary.write(prefix + name, tf.constant(number, tf.float32), step=int(step),
+                             metadata=_metadata("scalars"))
+
+
+def write_png(writer, name, png_bytes, step):
+    """A PNG file's bytes as the TensorBoard image `name` at `step`."""
+    import cv2
+    import tensorflow as tf
+
+    decoded = cv2.imdecode(np.frombuffer(png_bytes, np.uint8), cv2.IMREAD_UNCHANGED)
+    height, width = decoded.shape[:2]
+    with writer.as_default():
+        tf.summary.write(name, tf.constant([str(width), str(height), png_bytes]), step=int(step),
+                         metadata=_metadata("images"))
+
+
+def write_image(writer, name, image, step):
+    """A uint8 H x W [x 1|3] array (RGB) as the TensorBoard image `name` at `step`."""
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(f"image must be uint8, got {image.dtype}")
+    if image.ndim == 3 and image.shape[-1] == 3:
+        image = image[..., ::-1]  # OpenCV encodes BGR
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"could not encode the image {name!r} of shape {image.shape} as PNG")
+    write_png(writer, name, encoded.tobytes(), step)
+
+
+class ScaleToTensorBoard(keras.callbacks.Callback):
+    """SinGAN's per-scale fit: the losses every `every` iterations as scalars, with the step
+    counted over the whole pyramid (scale * iterations + iteration), so the scales follow
+    one another on one curve; `SinGAN.fit` adds the scale's samples when the scale ends."""
+
+    def __init__(self, writer, scale, iterations, every=None):
+        super().__init__()
+        self.writer, self.scale, self.iterations = writer, int(scale), int(iterations)
+        self.every = int(every or max(1, iterations // 50))
+        self.next_report = self.every
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if done >= self.next_report or done == self.iterations:
+            self.next_report = done + self.every
+            step = self.scale * self.iterations + done
+            write_scalars(self.writer, dict(logs or {}, scale=self.scale), step)
+            self.writer.flush()
 
 
 def tensorboard_callbacks(log_dir, samples_dir=None):

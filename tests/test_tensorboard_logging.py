@@ -70,3 +70,38 @@ def test_train_glomeruli_logs_to_tensorboard_by_default(tmp_path):
     events = _events(run / "tensorboard")
     assert [step for step, _ in events["tensorboard/val_l1"]] == [1]
     assert [step for step, _ in events["tensorboard/samples"]] == [1]
+
+
+def test_singan_fit_logs_losses_per_iteration_and_samples_per_scale(tmp_path):
+    from kerasgan.models.singan import SinGAN, pyramid_shapes
+
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(0, 0.5, (32, 32, 4)), -1, 1).astype(np.float32)
+    settings = dict(max_size=32, min_size=25, filters=4, seed=0)
+    iterations = 10
+    logged = SinGAN(**settings).fit(image, iterations_per_scale=iterations, verbose=0,
+                                    channel_layout={"image": 3, "mask": 1},
+                                    tensorboard_dir=tmp_path / "tb")
+    shapes, _ = pyramid_shapes(32, 32, 32, 25, 0.75)
+    events = _events(tmp_path / "tb")
+    total = len(shapes) * iterations
+    # Losses on one curve over the whole pyramid: the last step of each scale is logged.
+    for name in ("tb/critic_loss", "tb/generator_loss", "tb/reconstruction_loss"):
+        assert [step for step, _ in events[name]][-1] == total, sorted(events)
+        assert all(np.isfinite(value) for _, value in events[name])
+    steps = [step for step, _ in events["tb/scale"]]
+    assert steps == sorted(steps) and steps[-1] == total
+    assert [value for step, value in events["tb/scale"] if step == iterations] == [0.0]
+    assert [value for step, value in events["tb/scale"] if step == total] == [len(shapes) - 1.0]
+    # Per scale, one strip per channel group: 4 samples and the reconstruction side by side.
+    for tag, channels in (("tb/samples_image", 3), ("tb/samples_mask", 1)):
+        strips = events[tag]
+        assert [step for step, _ in strips] == [(n + 1) * iterations for n in range(len(shapes))]
+        for (_, picture), (height, width) in zip(strips, shapes):
+            assert picture.shape == (height, 5 * width, channels)
+    # Logging draws its own noise: the same seed trains the same weights with and without it.
+    plain = SinGAN(**settings).fit(image, iterations_per_scale=iterations, verbose=0,
+                                   channel_layout={"image": 3, "mask": 1})
+    for a, b in zip(logged.generators, plain.generators):
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_allclose(wa, wb, atol=1e-6)

@@ -602,13 +602,15 @@ class SinGAN:
 
     # -- training
     def fit(self, image, iterations_per_scale=2000, checkpoint_dir=None, channel_layout=None,
-            verbose="auto"):
+            verbose="auto", tensorboard_dir=None):
         """Train every scale on `image` (H, W) or (H, W, C), coarsest first.
 
         With `checkpoint_dir`, each finished scale is written there atomically and a new call
         with the same image and settings resumes at the first unfinished scale. Returns self.
         `channel_layout` (e.g. {"image": 3, "mask": 1}) is stored so `split_channels` can
-        split samples back.
+        split samples back. `tensorboard_dir`: also log the losses (step = scale * iterations
+        + iteration) and, as each scale ends, 4 random samples and the reconstruction at that
+        scale (`tensorboard --logdir DIR`; no extra package needed to write).
         """
         iterations = int(iterations_per_scale)
         if iterations < 1:
@@ -639,17 +641,54 @@ class SinGAN:
                 self._write_header(checkpoint_dir, iterations)
         reals = self.reals()
         trainer = None
+        writer = None
+        if tensorboard_dir is not None:
+            from kerasgan.tensorboard_logging import open_writer
+
+            writer = open_writer(tensorboard_dir)
         for scale in range(completed, len(shapes)):
             if verbose:
                 print(f"SinGAN scale {scale + 1}/{len(shapes)}: {shapes[scale][0]}x{shapes[scale][1]}, "
                       f"{self.filters_at(scale)} filters, {iterations} iterations", flush=True)
             started = time.time()
             trainer = self._trainer(scale, trainer, iterations)
-            metrics = self._train_scale(scale, trainer, reals[scale], iterations, verbose)
+            metrics = self._train_scale(scale, trainer, reals[scale], iterations, verbose, writer)
             self.history.append(dict(metrics, seconds=time.time() - started))
             if checkpoint_dir is not None:
                 self._write_scale(checkpoint_dir, scale, critic=self._critic)
+            if writer is not None:
+                self._log_scale_images(writer, scale, iterations)
+        if writer is not None:
+            writer.close()
         return self
+
+    def _log_scale_images(self, writer, scale, iterations):
+        """4 random samples through the scales trained so far, then the reconstruction, as one
+        TensorBoard image per channel group at step (scale + 1) * iterations."""
+        from kerasgan.tensorboard_logging import write_image
+
+        # Own random stream: logging must not move the training's (a run with and without
+        # TensorBoard trains the same weights).
+        rng = np.random.default_rng(scale)
+        image = tf.zeros((4, *self.shapes[0], self.channels))
+        for index in range(scale + 1):
+            if index > 0:
+                image = resize_images(image, self.shapes[index])
+            noise = rng.standard_normal((4, *self.shapes[index], 1 if index == 0 else self.channels))
+            noise = self.noise_amplitudes[index] * tf.broadcast_to(tf.constant(noise, tf.float32), image.shape)
+            image = self.generators[index]([noise, image], training=False)
+        panels = np.concatenate([np.asarray(image), self._reconstructions[scale]], axis=0)
+        panels = np.round((np.clip(panels, -1, 1) + 1) * 127.5).astype(np.uint8)
+        layout = self.channel_layout or {"image": self.channels}
+        start = 0
+        for name, width in layout.items():
+            group = panels[..., start:start + width]
+            start += width
+            if width not in (1, 3):
+                group = group[..., :1]
+            row = np.concatenate(list(group), axis=1)  # samples 1-4, then the reconstruction
+            write_image(writer, f"samples_{name}", row, (scale + 1) * iterations)
+        writer.flush()
 
     def _previous_reconstruction(self, scale):
         if scale == 0:
@@ -702,7 +741,7 @@ class SinGAN:
 
         return draw
 
-    def _train_scale(self, scale, trainer, real, iterations, verbose):
+    def _train_scale(self, scale, trainer, real, iterations, verbose, writer=None):
         s = self.settings
         previous_reconstruction = self._previous_reconstruction(scale)
         if scale == 0:
@@ -718,6 +757,10 @@ class SinGAN:
         callbacks, fit_verbose = [], verbose
         if verbose and not sys.stdout.isatty():  # log files: a line every 10 %, not a progress bar
             callbacks, fit_verbose = [_LogProgress(scale, iterations)], 0
+        if writer is not None:
+            from kerasgan.tensorboard_logging import ScaleToTensorBoard
+
+            callbacks = callbacks + [ScaleToTensorBoard(writer, scale, iterations)]
         history = trainer.fit(dataset, epochs=1, steps_per_epoch=iterations, shuffle=False,
                               verbose=fit_verbose, callbacks=callbacks)
         # Freeze a copy for the pyramid; the trainer may go on to the next scale.
