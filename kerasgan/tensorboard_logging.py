@@ -122,6 +122,35 @@ class ScaleToTensorBoard(keras.callbacks.Callback):
             self.writer.flush()
 
 
+class DrawnGridToTensorBoard(keras.callbacks.Callback):
+    """Per epoch (step = epoch number, from 1): every numeric log as a scalar and, every
+    `image_every` epochs and at the last, the uint8 image `draw(model)` as "samples". For
+    fits that write no sample PNGs of their own (SynCGAN's conditional and mask GANs)."""
+
+    def __init__(self, log_dir, draw, image_every=1):
+        super().__init__()
+        self.log_dir, self.draw, self.image_every = pathlib.Path(log_dir), draw, max(1, int(image_every))
+        self._writer = None
+        self._epochs = None
+
+    def on_train_begin(self, logs=None):
+        self._epochs = (self.params or {}).get("epochs")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._writer is None:
+            self._writer = open_writer(self.log_dir)
+        step = epoch + 1
+        write_scalars(self._writer, logs, step)
+        if step % self.image_every == 0 or step == self._epochs or step == 1:
+            write_image(self._writer, "samples", self.draw(self.model), step)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 def tensorboard_callbacks(log_dir, samples_dir=None):
     """The callbacks `train_gan(tensorboard_dir=...)` adds."""
     return [EpochsToTensorBoard(log_dir, samples_dir)]

@@ -105,3 +105,25 @@ def test_singan_fit_logs_losses_per_iteration_and_samples_per_scale(tmp_path):
     for a, b in zip(logged.generators, plain.generators):
         for wa, wb in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_allclose(wa, wb, atol=1e-6)
+
+
+def test_syncgan_fit_logs_each_stage_with_its_grid(tmp_path):
+    from kerasgan.syncgan.pipeline import SynCGAN
+    from kerasgan.syncgan.renderer import render_cytology
+
+    images, _, labels = render_cytology(count_per_class=4, image_size=32, seed=2)
+    pipeline = SynCGAN(classes=["benign", "malignant"], image_size=32, filters=4, noise_channels=1)
+    history = pipeline.fit(images, labels, mask_epochs=2, cgan_epochs=3, batch_size=4, verbose=0,
+                           tensorboard_dir=tmp_path / "tb")
+    events = _events(tmp_path / "tb")
+    # The CGAN's epoch scalars are the values fit returned, epoch by epoch.
+    assert [step for step, _ in events["cgan/g_loss"]] == [1, 2, 3]
+    np.testing.assert_allclose([v for _, v in events["cgan/g_loss"]], history["cgan"]["g_loss"], rtol=1e-6)
+    # Its grid: 4 masks over their 4 images (2 rows of 32 px, 4 columns).
+    assert [step for step, _ in events["cgan/samples"]] == [1, 2, 3]
+    assert events["cgan/samples"][0][1].shape == (64, 128, 3)
+    for name in ("benign", "malignant"):
+        np.testing.assert_allclose([v for _, v in events[f"mask_{name}/d_loss"]],
+                                   history[f"mask_{name}"]["d_loss"], rtol=1e-6)
+        grid = events[f"mask_{name}/samples"][-1][1]
+        assert grid.shape == (32, 8 * 32, 3) and set(np.unique(grid)) <= {0, 255}  # binary masks

@@ -311,6 +311,7 @@ class SynCGAN:
         verbose="auto",
         callbacks=(),
         mask_foreground=None,
+        tensorboard_dir=None,
     ):
         """Train the conditional GAN and the class-specific mask GANs with Keras `fit`.
 
@@ -333,6 +334,9 @@ class SynCGAN:
                 (cytology has no preferred orientation).
             verbose: Keras verbosity (progress bars).
             callbacks: extra Keras callbacks for the conditional GAN.
+            tensorboard_dir: also log each stage's epoch scalars and a sample grid to
+                DIR/cgan (masks | images for 4 fixed masks) and DIR/mask_<class> (8 masks from
+                fixed noise), about 100 grids per stage (`tensorboard --logdir DIR`).
 
         Returns:
             self.history: {"cgan": {...}, "mask_<class>": {...}} per-epoch logs.
@@ -366,6 +370,8 @@ class SynCGAN:
             val_conditions, val_targets = conditions[carved], targets[carved]
 
         callbacks = list(callbacks)
+        if tensorboard_dir is not None and cgan_epochs > 0:
+            callbacks.append(_cgan_tensorboard(tensorboard_dir, conditions[train][:4], cgan_epochs))
         best = None
         if held_out:
             best = BestGeneratorByValidationLoss(val_conditions, val_targets, batch_size)
@@ -387,9 +393,11 @@ class SynCGAN:
             class_masks = conditions[labels == index]
             if mask_epochs > 0:
                 print(f"SynCGAN: mask GAN for class {name!r} on {len(class_masks)} masks")
+                mask_callbacks = [] if tensorboard_dir is None else [
+                    _mask_gan_tensorboard(tensorboard_dir, name, self.mask_gans[name], mask_epochs)]
                 result = self.mask_gans[name].fit(
                     _mask_dataset(class_masks, mask_batch_size or batch_size, augment, seed + index),
-                    epochs=mask_epochs, verbose=verbose,
+                    epochs=mask_epochs, verbose=verbose, callbacks=mask_callbacks,
                 )
                 self.history[f"mask_{name}"] = result.history
         return self.history
@@ -538,3 +546,36 @@ def _jsonable(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def _to_uint8_rgb(images):
+    """[-1, 1] float (N, H, W, C) -> uint8 RGB strip (H, N*W, 3)."""
+    images = np.round((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5).astype(np.uint8)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return np.concatenate(list(images[..., :3]), axis=1)
+
+
+def _cgan_tensorboard(log_dir, conditions, epochs):
+    from kerasgan.tensorboard_logging import DrawnGridToTensorBoard
+
+    conditions = np.asarray(conditions, np.float32)
+
+    def draw(model):
+        images = model.generator(conditions, training=False)
+        return np.concatenate([_to_uint8_rgb(conditions), _to_uint8_rgb(images)], axis=0)
+
+    return DrawnGridToTensorBoard(pathlib.Path(log_dir) / "cgan", draw, image_every=max(1, epochs // 100))
+
+
+def _mask_gan_tensorboard(log_dir, class_name, mask_gan, epochs):
+    from kerasgan.tensorboard_logging import DrawnGridToTensorBoard
+
+    noise = np.random.default_rng(0).standard_normal((8,) + tuple(mask_gan.noise_shape)).astype(np.float32)
+
+    def draw(model):
+        masks = np.asarray(model.generator(noise, training=False)) > 0
+        return _to_uint8_rgb(masks.astype(np.float32) * 2 - 1)
+
+    return DrawnGridToTensorBoard(pathlib.Path(log_dir) / f"mask_{class_name}", draw,
+                                  image_every=max(1, epochs // 100))
