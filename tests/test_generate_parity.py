@@ -61,6 +61,14 @@ def check_layout(out, name, count, panels):
     return manifest
 
 
+# ----------------------------------------------------------------------------- glomeruli
+def test_generate_glomeruli_zoo_layout(tmp_path):
+    out = tmp_path / "g"
+    assert main(["generate", "glomeruli", "--zoo", "--count", "4", "--out", str(out)]) == 0
+    check_layout(out, "glomeruli", 4, lambda item: [item["condition"]["mask"], item["condition"]["structure_map"],
+                                                    item["file"]])
+
+
 # ----------------------------------------------------------------------------- singan / medisingan
 def _singan_panels(item):
     return list(item["channels"].values())
@@ -76,6 +84,16 @@ def test_generate_medisingan_zoo_layout(tmp_path):
     assert [item["seed"] for item in manifest["images"]] == [0, 1, 2, 3]
     assert all(item["condition"] == {"start_scale": 2} for item in manifest["images"])
     assert manifest["start_scale"] == 2 and manifest["model"] == "zoo:medisingan"
+    # Image i is what the model draws alone from its recorded seed and start scale.
+    import kerasgan.zoo
+
+    model = kerasgan.zoo.load("medisingan")
+    item = manifest["images"][2]
+    again = np.clip(model.sample(1, start_scale=2, seed=item["seed"])[0], -1, 1)
+    for start, part in ((0, "image"), (3, "mask")):
+        written = read_image(out / item["channels"][part]).astype(np.float32) / 127.5 - 1
+        stop = start + written.shape[-1]
+        assert np.abs(again[..., start:stop] - written).max() <= 1.01 / 127.5, part
 
 
 def test_generate_singan_run_outside_the_checkout_relative_and_absolute(tmp_path, monkeypatch):
@@ -295,3 +313,36 @@ def test_other_bad_arguments_fail_before_tensorflow(tmp_path, command, message):
     assert result.stdout.split() == ["2", "False"], result.stderr
     assert result.stderr.startswith("kerasgan: error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_generate_chromosome_iscn_records_why_each_chromosome_is_abnormal(tmp_path):
+    out = tmp_path / "k"
+    assert main(["generate", "chromosome", "--iscn", "47,XY,+21,del(5)(p15.2)", "--count", "3",
+                 "--generator", "none", "--out", str(out)]) == 0
+    manifest = check_layout(out, "chromosome", 3, _chromosome_panels)
+    got = [(a["chromosome"], a["class"], a["why"], a["breakpoints"])
+           for a in (item["abnormality"] for item in manifest["images"])]
+    assert got == [("del(5)(p15.2)", "5", "structural", ["5p15.2"]), ("21", "21", "extra copy", []),
+                   ("del(5)(p15.2)", "5", "structural", ["5p15.2"])]
+
+
+def test_a_later_singan_zoo_entry_gets_generate_name(tmp_path):
+    """A zoo entry added later (here: a copy of medisingan under $KERASGAN_ZOO_PATH) is a
+    `generate NAME` command with the same flags and layout, files NAME_000.png."""
+    import os
+    import shutil
+
+    import kerasgan.zoo
+
+    root = tmp_path / "lab_zoo"
+    shutil.copytree(kerasgan.zoo._entry_folder("medisingan"), root / "lab_singan")
+    card = json.loads((root / "lab_singan" / "card.json").read_text())
+    (root / "lab_singan" / "card.json").write_text(json.dumps({**card, "name": "lab_singan"}))
+    out = tmp_path / "out"
+    script = "import sys; from kerasgan.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", script, "generate", "lab_singan", "--zoo", "--count", "4",
+                             "--start-scale", "4", "--out", str(out)], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "KERASGAN_ZOO_PATH": str(root)})
+    assert result.returncode == 0, result.stderr
+    manifest = check_layout(out, "lab_singan", 4, _singan_panels)
+    assert manifest["model"] == "zoo:lab_singan"

@@ -18,6 +18,34 @@ def register(registry):
                  help="train a SinGAN on one image (several files = stacked channels); resumable")
     registry.add("generate", "singan", configure=_configure_generate, run=_run_generate,
                  help="random samples of a trained SinGAN or the MediSinGAN zoo entry (PNGs, contact sheet, manifest)")
+    # Every further zoo entry that is a SinGAN gets `generate NAME` (`generate medisingan` is
+    # registered by kerasgan.commands.zoo_generate), the same flags and layout, files NAME_000.png.
+    import functools
+
+    for name in singan_zoo_entries():
+        registry.add("generate", name, configure=functools.partial(_configure_generate, prefix=name, zoo_name=name),
+                     run=_run_generate, help=f"random samples of the SinGAN zoo entry '{name}' (or a SinGAN run folder)")
+
+
+SINGAN_LOADER = "kerasgan.medisingan.zoo_entry:load"
+
+
+def singan_zoo_entries():
+    """Names of the zoo entries (other than medisingan) loaded as a SinGAN, read from their
+    card.json files (no TensorFlow); an unreadable card is left to `kerasgan zoo verify`."""
+    from kerasgan import zoo
+
+    found = []
+    for name in zoo.names():
+        if name == "medisingan":
+            continue
+        try:
+            loader = zoo.metadata(name).get("loader")
+        except (zoo.ZooError, OSError):
+            continue
+        if loader == SINGAN_LOADER:
+            found.append(name)
+    return found
 
 
 def _configure_train(parser):
@@ -106,11 +134,11 @@ def _run_train(args):
     return 0
 
 
-def _configure_generate(parser, prefix="singan"):
+def _configure_generate(parser, prefix="singan", zoo_name="medisingan"):
     parser.add_argument("run_folder", nargs="?", default=None, metavar="RUN",
                         help="a `kerasgan train singan` run folder or a saved SinGAN (.keras), at any path; "
-                             "default: the MediSinGAN zoo entry")
-    parser.add_argument("--zoo", action="store_true", help="use the MediSinGAN zoo entry (the default without RUN)")
+                             f"default: the zoo entry {zoo_name}")
+    parser.add_argument("--zoo", action="store_true", help=f"use the zoo entry {zoo_name} (the default without RUN)")
     parser.add_argument("--count", type=positive_int, default=16)
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="image i is drawn with seed SEED + i (each can be drawn again alone)")
@@ -122,7 +150,7 @@ def _configure_generate(parser, prefix="singan"):
                              "paper: 1 for MRI, 0 for histology)")
     parser.add_argument("--size", type=positive_int, nargs=2, default=None, metavar=("HEIGHT", "WIDTH"),
                         help="finest-scale size of the samples (default: the training image's)")
-    parser.set_defaults(sample_prefix=prefix)
+    parser.set_defaults(sample_prefix=prefix, zoo_name=zoo_name)
 
 
 def sample_parts(layout):
@@ -265,6 +293,7 @@ def _run_generate(args):
     from kerasgan._paths import UsageError, check_new_files, check_output_folder
 
     prefix = getattr(args, "sample_prefix", "singan")
+    zoo_name = getattr(args, "zoo_name", "medisingan")
     command = f"generate {prefix}"
     if args.zoo and args.run_folder is not None:
         raise UsageError(f"give RUN '{args.run_folder}' or --zoo, not both")
@@ -276,7 +305,7 @@ def _run_generate(args):
     else:
         import kerasgan.zoo
 
-        run = kerasgan.zoo._entry_folder("medisingan")  # $KERASGAN_ZOO_PATH first, as zoo.load
+        run = kerasgan.zoo._entry_folder(zoo_name)  # $KERASGAN_ZOO_PATH first, as zoo.load
     out = check_output_folder(args.out, {"RUN": str(run)})  # the zoo folder is an input too
     # Before TensorFlow: the saved state names the scales and the file names.
     state = _saved_state(run)
@@ -294,7 +323,7 @@ def _run_generate(args):
     from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
 
     if args.run_folder is None:
-        model, model_name = kerasgan.zoo.load("medisingan"), "zoo:medisingan"
+        model, model_name = kerasgan.zoo.load(zoo_name), f"zoo:{zoo_name}"
     else:
         from kerasgan.models import SinGAN
 
