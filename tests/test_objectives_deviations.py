@@ -32,6 +32,24 @@ def test_appendix_generator_layers_by_hand():
     assert np.all(np.abs(out) <= 1.0)
 
 
+
+def test_appendix_generator_activations_by_hand():
+    """Encoder LeakyReLU 0.2 (ReLU after the innermost), decoder ReLU, output tanh of the last
+    transposed conv."""
+    model = appendix_generator((32, 32, 2), 3, filters=2)  # depth 5: levels 0-4
+    slopes = [float(layer.negative_slope) for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)]
+    assert slopes == [pytest.approx(0.2)] * 4
+    relus = [layer.name for layer in model.layers if isinstance(layer, keras.layers.ReLU)]
+    assert relus == ["down4_relu", "up3_relu", "up2_relu", "up1_relu", "up0_relu"]
+    pre_activation = keras.Model(model.input, model.get_layer("output_conv_transpose").output)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 2)).astype(np.float32)
+    conv = model.get_layer("output_conv_transpose")
+    kernel, bias = conv.get_weights()
+    conv.set_weights([kernel, bias + np.array([3.0, -3.0, 0.0], np.float32)])  # pre-activations outside [-1, 1]
+    logits = np.asarray(pre_activation(x, training=False), np.float64)
+    assert np.abs(logits).max() > 2.0
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), np.tanh(logits), atol=1e-5)
+
 # Allender et al., appendix table 1, "Number of parameters" per conv/deconv row (256 px, 64
 # filters, a one-channel input as the first row implies; "655513" printed for the innermost).
 TABLE_1 = [1664, 205184, 819968, 3278336, 6555136, 6555136, 6555136, 6555136,

@@ -137,3 +137,29 @@ def test_defaults_are_the_papers():
     assert gan.flip_per == "iteration" and gan.flip_probability == 0.05
     with pytest.raises(ValueError, match="flip_per"):
         MaskGAN(conv_1x1(1.0, 0.0, "g"), conv_1x1(1.0, 0.0, "d"), flip_per="batch")
+
+
+def test_smoothed_targets_are_one_value_per_example_over_its_patch_logits():
+    """Each example draws one smoothed target, broadcast over all its patch logits (4x4 here)."""
+    _, records = _labels_over_steps(2, flip_probability=0.0)
+    for record in records:
+        for key, (low, high) in (("real", (0.9, 1.0)), ("fake", (0.0, 0.1))):
+            labels = record[key].reshape(BATCH, -1)
+            assert labels.shape[1] == SIZE * SIZE
+            np.testing.assert_array_equal(labels, np.repeat(labels[:, :1], SIZE * SIZE, axis=1))
+            assert np.all((labels >= low) & (labels <= high))
+            assert len(np.unique(labels[:, 0])) == BATCH  # a draw per example, not one per step
+
+
+def test_syncgan_builds_its_mask_gans_with_the_papers_label_tricks():
+    """Dey et al. 3.4 through SynCGAN itself: smoothing U(0.9, 1) / U(0, 0.1) and whole-iteration
+    flipping (0.05) on every class's mask GAN, not only on a MaskGAN built by hand."""
+    from kerasgan.syncgan import SynCGAN
+
+    model = SynCGAN(image_size=16, filters=2, depth=2, n_layers=1, noise_channels=1)
+    assert (model.config["flip_probability"], model.config["label_smoothing"]) == (0.05, True)
+    assert len(model.mask_gans) == 2
+    for gan in model.mask_gans.values():
+        assert gan.label_smoothing is True
+        assert (gan.real_label_range, gan.fake_label_range) == ((0.9, 1.0), (0.0, 0.1))
+        assert (gan.flip_probability, gan.flip_per) == (0.05, "iteration")

@@ -319,3 +319,51 @@ def test_syncgan_cgan_objective_is_bce_plus_100_mse():
     d = 0.5 * (np.mean(softplus(-real_logits.astype(np.float64)), axis=(1, 2, 3))
                + np.mean(softplus(logits.astype(np.float64)), axis=(1, 2, 3)))
     np.testing.assert_allclose(np.asarray(cgan.discriminator_loss_terms(real_logits, logits)), d, rtol=1e-5)
+
+
+def test_train_step_runs_the_generator_in_train_mode():
+    """pix2pix trains G in train mode (batch statistics, dropout on): one step moves a
+    BatchNormalization's moving statistics by (1 - 0.99) towards the batch moments of G's
+    pre-norm output, computed here (a generator run in inference mode leaves them at 0 / 1)."""
+    condition, target = fixed_batch(batch=2, seed=13)
+    inputs = keras.Input((4, 4, 1))
+    conv, norm = keras.layers.Conv2D(1, 1, name="conv"), keras.layers.BatchNormalization(name="norm")
+    generator = keras.Model(inputs, norm(conv(inputs)), name="g")
+    conv.set_weights([np.full((1, 1, 1, 1), 0.6, np.float32), np.array([0.1], np.float32)])
+    model = Pix2Pix(generator, linear_network(2, 1, D_KERNEL, D_BIAS, name="d"))
+    model.compile(keras.optimizers.SGD(LEARNING_RATE), keras.optimizers.SGD(LEARNING_RATE))
+    run_step(model, condition, target)
+    pre_norm = 0.6 * condition.astype(np.float64) + 0.1
+    assert float(norm.moving_mean[0]) == pytest.approx(0.01 * pre_norm.mean(), rel=1e-4)
+    assert float(norm.moving_variance[0]) == pytest.approx(0.99 + 0.01 * pre_norm.var(), rel=1e-5)
+
+
+def test_syncgan_keeps_the_generator_of_the_lowest_validation_generator_loss():
+    """Dey et al. 4.1: the CGAN kept is the epoch of minimum generator loss (eq. 3, BCE + 100 MSE,
+    inference mode) on the validation pairs."""
+    from kerasgan.syncgan.pipeline import BestGeneratorByValidationLoss
+
+    condition, target = fixed_batch(batch=3, seed=12)
+    model = linear_pix2pix(reconstruction_loss="mse")
+    best = BestGeneratorByValidationLoss(condition, target, batch_size=2)
+    best.set_model(model)
+    g_kernel, g_bias = weights_of(model.generator)
+    d_kernel, d_bias = weights_of(model.discriminator)
+    x = condition.astype(np.float64)
+    fake = apply_1x1(x, g_kernel, g_bias)
+    logits = apply_1x1(np.concatenate([x, fake], -1), d_kernel, d_bias)
+    expected = np.mean(np.mean(softplus(-logits), axis=(1, 2, 3)) + 100.0 * np.mean((fake - target) ** 2, axis=(1, 2, 3)))
+    assert best.validation_generator_loss() == pytest.approx(expected, rel=1e-5)
+
+    by_epoch = [3.0, 1.0, 2.0]
+    queue = list(by_epoch)
+    best.validation_generator_loss = lambda: queue.pop(0)
+    conv = model.generator.get_layer("conv")
+    for epoch, bias in enumerate([0.1, 0.2, 0.3]):
+        conv.set_weights([conv.get_weights()[0], np.array([bias], np.float32)])
+        logs = {}
+        best.on_epoch_end(epoch, logs)
+        assert logs["val_g_loss"] == by_epoch[epoch]
+    best.on_train_end()
+    assert best.best_epoch == 1
+    assert float(conv.get_weights()[1][0]) == pytest.approx(0.2)  # epoch 1's weights restored

@@ -169,12 +169,12 @@ def recorded_fit():
 
     starts = []
 
-    def train_scale(self, scale, trainer, real, iterations, verbose):
+    def train_scale(self, scale, trainer, real, iterations, verbose, *args, **kwargs):
         starts.append({"generator": [np.array(w) for w in trainer.generator.get_weights()],
                        "critic": [np.array(w) for w in trainer.critic.get_weights()],
                        "steps": [int(trainer.generator_optimizer.iterations),
                                  int(trainer.critic_optimizer.iterations)]})
-        out = original_train(self, scale, trainer, real, iterations, verbose)
+        out = original_train(self, scale, trainer, real, iterations, verbose, *args, **kwargs)
         starts[-1]["critic_end"] = [np.array(w) for w in trainer.critic.get_weights()]
         starts[-1]["steps_end"] = [int(trainer.generator_optimizer.iterations),
                                    int(trainer.critic_optimizer.iterations)]
@@ -273,3 +273,59 @@ def test_penalty_gradient_of_a_pre_norm_conv_bias_is_zero():
     bias_gradient, kernel_gradient = tape.gradient(penalty, [bias, kernel])
     assert float(tf.reduce_max(tf.abs(kernel_gradient))) > 1e-2  # the penalty does train the critic
     assert float(tf.reduce_max(tf.abs(bias_gradient))) < 1e-5
+
+
+def test_gradient_penalty_is_taken_at_the_interpolate_by_hand():
+    """A quadratic critic D(x) = ||x||^2 over channels at each position: its input gradient is
+    2 x^ at x^ = a real + (1 - a) fake, so (unlike for a linear critic) the penalty depends on
+    where it is taken. Per position: mean over positions of (2 ||x^_p|| - 1)^2; per image:
+    (2 ||x^|| - 1)^2."""
+    from kerasgan import losses
+
+    rng = np.random.default_rng(4)
+    real, fake = (rng.uniform(-1, 1, (2, 3, 4, C)) for _ in range(2))
+    alpha = np.array([0.25, 0.7]).reshape(2, 1, 1, 1)
+    mixed = alpha * real + (1.0 - alpha) * fake
+    by_position = np.mean((2.0 * np.linalg.norm(mixed, axis=-1) - 1.0) ** 2, axis=(1, 2))
+    by_image = (2.0 * np.linalg.norm(mixed.reshape(2, -1), axis=1) - 1.0) ** 2
+
+    def critic(images):
+        return tf.reduce_sum(tf.square(images), axis=-1, keepdims=True)
+
+    args = [tf.constant(real, tf.float32), tf.constant(fake, tf.float32)]
+    for norm_over, expected in (("position", by_position), ("image", by_image)):
+        got = losses.gradient_penalty(critic, *args, norm_over=norm_over, alpha=tf.constant(alpha, tf.float32))
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)
+
+
+def test_singan_trains_with_the_official_per_position_penalty(recorded_fit):
+    model, _, _ = recorded_fit
+    assert SinGAN().settings["gradient_penalty"] == "per_position"
+    assert model.settings["gradient_penalty"] == "per_position"
+    assert model._trainer(0, None, 10).gradient_penalty == "per_position"
+
+
+def test_reconstruction_chain_has_zero_noise_above_the_coarsest(recorded_fit):
+    """rec_0 = G_0(sigma_0 z*_0, 0) with sigma_0 = 1 and z*_0 one channel broadcast; rec_n =
+    G_n(0, up(rec_{n-1})) above: the saved reconstructions follow that chain."""
+    model, _, _ = recorded_fit
+    zeros = np.zeros((1, *model.shapes[0], C), np.float32)
+    noise = np.broadcast_to(model.fixed_noise, zeros.shape).astype(np.float32)
+    expected = model.generators[0]([tf.constant(noise), tf.constant(zeros)], training=False)
+    np.testing.assert_allclose(model._reconstructions[0], np.asarray(expected), atol=1e-6)
+    up = np.asarray(tf.image.resize(model._reconstructions[0], model.shapes[1], method="bicubic", antialias=True))
+    expected = model.generators[1]([tf.constant(np.zeros_like(up)), tf.constant(up)], training=False)
+    np.testing.assert_allclose(model._reconstructions[1], np.asarray(expected), atol=1e-5)
+
+
+@pytest.mark.parametrize("coarsest", [True, False])
+def test_training_noise_is_one_channel_broadcast_at_the_coarsest_scale_only(coarsest):
+    """The reference draws the coarsest scale's noise with one channel, broadcast to all; finer
+    scales draw every channel. The dataset's first element, from its seeded numpy stream."""
+    amplitude = 0.5
+    dataset = SinGANScale.dataset(np.zeros((H, W, C), np.float32), amplitude, np.zeros((1, 1, 1, 1), np.float32),
+                                  np.zeros((1, H, W, C), np.float32), None, seed=7, coarsest=coarsest)
+    noise = np.asarray(next(iter(dataset))["noise"])
+    draw = np.random.default_rng(7).standard_normal((1, H, W, 1 if coarsest else C))
+    np.testing.assert_allclose(noise, np.broadcast_to(amplitude * draw, (1, H, W, C)), rtol=1e-6)
+    assert np.array_equal(noise[..., 0], noise[..., 1]) is coarsest
