@@ -4,6 +4,8 @@ histopathological image segmentation"): mask + structure map -> tissue image.
     from kerasgan.glomeruli import ihc_patches, make_condition
     from kerasgan.models import ModeSeekingPix2Pix
     generator = kerasgan.zoo.load("glomeruli")
+    condition = make_condition(mask, image)   # structure map at the model's stored threshold
+                                              # (zoo_structure_threshold(); "otsu" only if asked)
 
 Modules: `structure` (structure maps), `data` (paired folders, the shipped histology),
 `ablation` (the paper's ablation, measured), `plots`, `commands` (CLI), `zoo_entry`.
