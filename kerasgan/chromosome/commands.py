@@ -491,7 +491,7 @@ def abnormal_masks(chromosomes, abnormal, seed=0):
     return np.stack(masks), applied
 
 
-def _check_generate_paths(args, spec):
+def _check_generate_paths(args, spec, flag="RUN"):
     """--data exists, --out is not / does not hold / lie in an input, no file is replaced
     without --overwrite (before TensorFlow). Returns the output folder."""
     from kerasgan._paths import check_new_files, check_output_folder
@@ -504,17 +504,17 @@ def _check_generate_paths(args, spec):
                 raise FileNotFoundError(f"--data '{part}' does not exist")
         inputs["--data"] = parts
     if spec not in ("zoo", "none"):
-        inputs["RUN"] = spec
+        inputs[flag] = args.run_folder if flag == "RUN" else spec  # a run folder: all of it
     out = check_output_folder(args.out, inputs)
     check_new_files(out, generate_file_names(args.count), overwrite=args.overwrite)
     return out
 
 
 def _run_generate(args):
-    spec, _ = _generator_spec(args)
+    spec, flag = _generator_spec(args)
     if args.iscn is not None:
-        return _run_generate_iscn(args, spec)
-    out = _check_generate_paths(args, spec)
+        return _run_generate_iscn(args, spec, flag)
+    out = _check_generate_paths(args, spec, flag)
 
     from kerasgan.chromosome.model import generate
     from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
@@ -548,7 +548,7 @@ def _model_name(spec):
     return {"zoo": "zoo:chromosome", "none": "none (the SYNTHETIC renderer)"}.get(spec, spec)
 
 
-def _run_generate_iscn(args, spec):
+def _run_generate_iscn(args, spec, flag="RUN"):
     """Single abnormal chromosomes of a karyotype, in the layout of the other generate commands."""
     from kerasgan.chromosome.karyogram_commands import parse_iscn
 
@@ -559,7 +559,7 @@ def _run_generate_iscn(args, spec):
     if not reasons:
         raise ValueError(f"--iscn {args.iscn!r}: the karyotype has no abnormal chromosome to draw")
     abnormal = [c for c, _ in reasons]
-    out = _check_generate_paths(args, spec)
+    out = _check_generate_paths(args, spec, flag)
     generator = None if spec == "none" else load_generator(spec, filters=args.filters)
     from kerasgan.chromosome.karyogram import karyotype_chromosomes
     from kerasgan.commands.zoo_generate import _write_manifest, contact_sheet
