@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "networks", "models", "losses", "metrics", "transforms", "data", "zoo", "cli", "export",
-    "chromosome", "syncgan", "glomeruli", "medisingan", "serialization", "training",
+    "chromosome", "syncgan", "glomeruli", "medisingan", "serialization", "training", "example_data",
 )
 
 

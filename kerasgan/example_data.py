@@ -206,7 +206,7 @@ small MR slice, 128x128, as shipped). E.g. kerasgan train singan {out.name}/CT_s
 EXAMPLES = {
     "pix2pix-pairs": (_pix2pix_pairs, 16, "training pairs",
                       "REAL IHC tissue patches: train/ and val/ with A/ (mask) and B/ (tissue)"),
-    "chromosomes": (_chromosomes, 24, "chromosomes", "SYNTHETIC single G-banded chromosome crops"),
+    "chromosomes": (_chromosomes, 48, "chromosomes", "SYNTHETIC single G-banded chromosome crops"),
     "karyograms": (_karyograms, 2, "karyograms", "SYNTHETIC 46,XX / 46,XY karyograms"),
     "cytology": (_cytology, 8, "images per class", "SYNTHETIC cytology, one folder per class"),
     "image-mask": (_image_mask, 16, "pairs", "REAL IHC tissue: images/ and masks/ (glomeruli layout)"),
