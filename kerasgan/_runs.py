@@ -69,3 +69,17 @@ def check_run_settings(out_dir, settings, *, file_name=RUN_SETTINGS, command="tr
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(settings, indent=1, sort_keys=True) + "\n").encode())
     return settings
+
+
+def add_tensorboard_argument(parser):
+    """`--tensorboard DIR` of every `train` command (default OUT/tensorboard; 'none': off)."""
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="TensorBoard logs of the training scalars and sample grids (default "
+                             "OUT/tensorboard; 'none' turns them off): tensorboard --logdir DIR")
+
+
+def tensorboard_dir(args, out):
+    """The folder `--tensorboard` names for a run in `out`, or None when turned off."""
+    if args.tensorboard is None:
+        return pathlib.Path(out) / "tensorboard"
+    return None if args.tensorboard.lower() == "none" else pathlib.Path(args.tensorboard)

@@ -3,6 +3,7 @@
 import pathlib
 
 import numpy as np
+import pytest
 
 from kerasgan import example_data
 from kerasgan.cli import main
@@ -127,3 +128,28 @@ def test_syncgan_fit_logs_each_stage_with_its_grid(tmp_path):
                                    history[f"mask_{name}"]["d_loss"], rtol=1e-6)
         grid = events[f"mask_{name}/samples"][-1][1]
         assert grid.shape == (32, 8 * 32, 3) and set(np.unique(grid)) <= {0, 255}  # binary masks
+
+
+@pytest.mark.parametrize("command", ["chromosome", "syncgan", "singan"])
+def test_every_train_command_logs_to_tensorboard_by_default(command, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = {
+        "chromosome": ["train", "chromosome", "--data", "synthetic:24:1", "--validation", "synthetic:8:2",
+                       "--epochs", "1", "--batch-size", "4", "--steps-per-epoch", "1", "--filters", "2",
+                       "--workers", "1", "--out", str(out)],
+        "syncgan": ["train", "syncgan", "--synthetic", "4", "--image-size", "32", "--filters", "4",
+                    "--noise-channels", "1", "--mask-epochs", "1", "--cgan-epochs", "1", "--batch-size", "4",
+                    "--out", str(out)],
+        "singan": ["train", "singan", "example:histology-nuclei", "--max-size", "32", "--min-size", "25",
+                   "--filters", "4", "--iterations", "2", "--out", str(out)],
+    }[command]
+    assert main(argv) == 0
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last_line.startswith(f"done: {out} holds") and "tensorboard/" in last_line, last_line
+    events = _events(out / "tensorboard")
+    scalars = [tag for tag, values in events.items() if not tag.endswith("samples") and "samples_" not in tag]
+    images = [tag for tag in events if tag.endswith("samples") or "samples_" in tag]
+    assert scalars and images, sorted(events)
+    # --tensorboard none: no logs.
+    assert main([*argv[:-1], str(tmp_path / "quiet"), "--tensorboard", "none"]) == 0
+    assert not (tmp_path / "quiet" / "tensorboard").exists()

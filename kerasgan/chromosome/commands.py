@@ -8,6 +8,8 @@ as the paper: grayscale, square padding, resize to 128), a cached ChromosomeSet 
 import json
 import pathlib
 
+from kerasgan._runs import add_tensorboard_argument, tensorboard_dir
+
 DEFAULT_FILTERS = 16
 
 
@@ -155,6 +157,7 @@ def _configure_train(parser):
                              "256 crop / horizontal flip (reference; scaled for other sizes) or none")
     parser.add_argument("--workers", type=int, default=2, help="processes for pattern extraction")
     parser.add_argument("--seed", type=int, default=0)
+    add_tensorboard_argument(parser)
 
 
 def _check_train_args(args):
@@ -311,7 +314,8 @@ def _run_train(args):
     train_gan(model, train_data, out, total_epochs, validation_data=validation_data,
               sample_conditions=np.asarray(sample_conditions), sample_targets=np.asarray(sample_targets),
               monitor="val_dice", monitor_mode="max", steps_per_epoch=steps,
-              epoch_metrics=[LinearDecay(args.learning_rate, args.epochs, args.epochs_decay), scores])
+              epoch_metrics=[LinearDecay(args.learning_rate, args.epochs, args.epochs_decay), scores],
+              tensorboard_dir=tensorboard_dir(args, out))
     config["wall_seconds_this_run"] = round(time.time() - start, 1)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_weights_npz(model.generator, out / "generator.weights.npz")
@@ -322,8 +326,9 @@ def _run_train(args):
     rows = read_log_csv(out / "log.csv")
     print("validation (the paper's Table 1: Dice and MAENB of the re-extracted masks)")
     print(format_validation_table(rows))
+    logs = tensorboard_dir(args, out)
     print(f"wrote {out / 'generator.weights.npz'} (last epoch), {out / 'best_generator.keras'} "
-          f"(best validation Dice), {out / 'log.csv'}")
+          f"(best validation Dice), {out / 'log.csv'}" + ("" if logs is None else f", TensorBoard logs in {logs}"))
     return 0
 
 

@@ -9,6 +9,7 @@ inside an input, nothing overwritten without --overwrite) and the run-settings r
 import pathlib
 
 from kerasgan._args import non_negative_float, non_negative_int, positive_float, positive_int
+from kerasgan._runs import add_tensorboard_argument, tensorboard_dir
 
 
 def register(registry):
@@ -23,9 +24,7 @@ def _configure_train(parser):
     parser.add_argument("--target-dir", default=None, help="target folder, when --data is the condition folder")
     parser.add_argument("--val-data", default=None, help="validation pairs (same layout); reports val_l1")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help="TensorBoard logs of each epoch's scalars and sample grid (default "
-                             "OUT/tensorboard; 'none' turns them off): tensorboard --logdir DIR")
+    add_tensorboard_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=200)
     parser.add_argument("--batch-size", type=positive_int, default=1, help="global batch (all workers together)")
     parser.add_argument("--image-size", type=positive_int, default=256)
@@ -214,15 +213,9 @@ def _run_train(args):
         model, all_epochs, out, args.epochs, validation_data=validation,
         sample_conditions=np.asarray(samples[0]), sample_targets=np.asarray(samples[1]),
         monitor="val_l1" if validation is not None else None, steps_per_epoch=steps_per_epoch,
-        tensorboard_dir=_tensorboard_dir(args, out),
+        tensorboard_dir=tensorboard_dir(args, out),
     )
     return 0
-
-
-def _tensorboard_dir(args, out):
-    if args.tensorboard is None:
-        return pathlib.Path(out) / "tensorboard"
-    return None if args.tensorboard.lower() == "none" else pathlib.Path(args.tensorboard)
 
 
 def _configure_generate(parser):

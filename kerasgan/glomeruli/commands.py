@@ -8,6 +8,7 @@ kerasgan.glomeruli.data.SHIPPED_DATA_DESCRIPTION).
 import pathlib
 
 from kerasgan._args import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+from kerasgan._runs import add_tensorboard_argument, tensorboard_dir
 
 DEFAULT_IMAGE_SIZE = 64
 
@@ -131,9 +132,7 @@ def read_preprocessing(folder):
 def _configure_train(parser):
     _add_data_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help="TensorBoard logs of each epoch's scalars and sample grid (default "
-                             "OUT/tensorboard; 'none' turns them off): tensorboard --logdir DIR")
+    add_tensorboard_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--steps-per-epoch", type=positive_int, default=100)
     parser.add_argument("--l1-weight", type=non_negative_float, default=10.0, help="lambda (eq. 5)")
@@ -208,15 +207,9 @@ def _run_train(args):
         model, epochs_from, pathlib.Path(args.out), args.epochs, validation_data=validation,
         sample_conditions=test_conditions[:4], sample_targets=test.images[:4],
         monitor="val_l1", steps_per_epoch=args.steps_per_epoch,
-        tensorboard_dir=_tensorboard_dir(args),
+        tensorboard_dir=tensorboard_dir(args, args.out),
     )
     return 0
-
-
-def _tensorboard_dir(args):
-    if args.tensorboard is None:
-        return pathlib.Path(args.out) / "tensorboard"
-    return None if args.tensorboard.lower() == "none" else pathlib.Path(args.tensorboard)
 
 
 # ------------------------------------------------------------------------------- ablation

@@ -11,6 +11,7 @@ Training writes a checkpoint per scale into RUN; the same command resumes an int
 import pathlib
 
 from kerasgan._args import fraction, non_negative_int, positive_int
+from kerasgan._runs import add_tensorboard_argument, tensorboard_dir
 
 
 def register(registry):
@@ -66,6 +67,7 @@ def _configure_train(parser):
                              "(finest scale up to ~60x80 px), all for larger; auto picks by the "
                              "pyramid (TF_NUM_INTRAOP_THREADS, if set, wins)")
     parser.add_argument("--seed", type=non_negative_int, default=None)
+    add_tensorboard_argument(parser)
 
 
 def load_inputs(sources, names=None, slice_index=None):
@@ -128,9 +130,12 @@ def _run_train(args):
         print("one thread per TensorFlow op (small pyramid: the cores run independent ops)", flush=True)
     model = SinGAN(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
                    filters=args.filters, jit_compile=args.xla, seed=args.seed)
-    model.fit(image, iterations_per_scale=args.iterations, checkpoint_dir=out, channel_layout=layout)
+    logs = tensorboard_dir(args, out)
+    model.fit(image, iterations_per_scale=args.iterations, checkpoint_dir=out, channel_layout=layout,
+              tensorboard_dir=logs)
     print(f"done: {model.num_scales} scales, reconstruction RMSE {model.reconstruction_rmse():.4f}; "
-          f"model in {out}", flush=True)
+          f"wrote the model (singan.json + per-scale weights) to {out}"
+          + ("" if logs is None else f", TensorBoard logs to {logs}"), flush=True)
     return 0
 
 

@@ -14,6 +14,7 @@ match; existing files are replaced only with --overwrite).
 """
 
 from kerasgan._args import non_negative_int, positive_int
+from kerasgan._runs import add_tensorboard_argument, tensorboard_dir
 
 
 def _probability(text):
@@ -78,6 +79,7 @@ def _configure_train(parser):
     parser.add_argument("--strict-masks", action="store_true",
                         help="stop if an unsupervised nucleus mask is implausible (near empty / near full) "
                              "instead of warning")
+    add_tensorboard_argument(parser)
 
 
 def _run_folder(out):
@@ -173,11 +175,13 @@ def _run_train(args):
     masks = unsupervised_masks_with_report(images, _run_folder(args.out), strict=args.strict_masks,
                                            **pipeline.config["mask_options"])
     started = time.perf_counter()
+    logs = tensorboard_dir(args, _run_folder(args.out))
     pipeline.fit(images, labels, masks=masks, mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs,
-                 batch_size=args.batch_size)
+                 batch_size=args.batch_size, tensorboard_dir=logs)
     pipeline.history["wall_seconds"] = round(time.perf_counter() - started, 1)
     path = pipeline.save(args.out)
-    print(f"saved SynCGAN to {path} ({pipeline.history['wall_seconds']} s of training)")
+    print(f"wrote SynCGAN to {path} ({pipeline.history['wall_seconds']} s of training)"
+          + ("" if logs is None else f", TensorBoard logs to {logs}"))
     return 0
 
 
