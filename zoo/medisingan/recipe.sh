@@ -9,4 +9,4 @@ start=$(date +%s)
 kerasgan train singan example:histology-nuclei --max-size 56 --iterations 600 --seed 0 --out "$RUN"
 end=$(date +%s)
 python -m kerasgan.medisingan.zoo_entry "$RUN" zoo/medisingan --wall-seconds $((end - start))
-kerasgan generate singan zoo/medisingan --count 16 --start-scale 1 --seed 0 --out /tmp/medisingan_samples
+kerasgan generate medisingan --zoo --count 16 --start-scale 1 --seed 0 --out /tmp/medisingan_samples
