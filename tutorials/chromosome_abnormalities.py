@@ -1,5 +1,7 @@
 """Tutorial: abnormal banded chromosomes from a banding pattern (Uzolas et al. 2021).
 
+Extras: none (pip install -e . is enough).
+
 A cytogeneticist's workflow, end to end:
   1. extract the banding pattern of a single-chromosome image (f_BPE) and plot each step;
   2. edit it into abnormal patterns (deletion, duplication, inversion, translocation) and

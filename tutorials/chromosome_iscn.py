@@ -1,5 +1,7 @@
 """Tutorial: from an ISCN karyotype string to a karyogram and back to single chromosomes.
 
+Extras: none (pip install -e . is enough).
+
   1. parse a karyotype string (`kc.karyotype`): the chromosomes it names, their bands,
      centromeres and relative lengths, the abnormal ones and their breakpoints;
   2. draw it as a clinical karyogram (`kc.render_karyogram`): pairs side by side, rows

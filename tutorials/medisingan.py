@@ -1,5 +1,7 @@
 """MediSinGAN tutorial: SinGAN on ONE medical image (Jethi et al.; Rott Shaham et al. 2019).
 
+Extras: needs the medical extra for the MR slice (pydicom): pip install -e ".[medical]"
+
     python tutorials/medisingan.py --out /tmp/medisingan_tutorial            # ~1 h on 2 CPU cores
     python tutorials/medisingan.py --out /tmp/medisingan_tutorial --small    # CI: ~2 min
 
@@ -25,6 +27,10 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--small", action="store_true", help="tiny setting for CI (minutes, poor quality)")
     args = parser.parse_args(argv)
+    import importlib.util
+
+    if importlib.util.find_spec("pydicom") is None:  # part 2 reads pydicom's MR file: fail now, not after part 1
+        parser.error('this tutorial needs pydicom (the medical extra): pip install -e ".[medical]"')
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -1,5 +1,7 @@
 """Tutorial: see pix2pix collapse on histology, and see it gone (Allender et al.).
 
+Extras: none (pip install -e . is enough).
+
     python tutorials/mode_seeking_histology.py --out figures/          # ~15 min on 2 CPU cores
     python tutorials/mode_seeking_histology.py --small --out /tmp/t    # ~1 min (CI)
 

@@ -1,5 +1,7 @@
 """Tutorial: grow a small cytology data set with SynCGAN and check whether a classifier gains.
 
+Extras: none (pip install -e . is enough).
+
     python tutorials/syncgan_cytology.py --out runs/syncgan_tutorial            # ~25 min on a CPU
     python tutorials/syncgan_cytology.py --small --out /tmp/syncgan_tutorial    # ~2 min (CI)
     python tutorials/syncgan_cytology.py --data ROOT --out runs/mine            # your images
