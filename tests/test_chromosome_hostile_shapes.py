@@ -34,8 +34,19 @@ def test_touching_chromosomes_are_refused_not_read_as_one(layout):
         kc.banding_pattern(touching)
 
 
+@pytest.mark.parametrize("shift", [14, 30])
+def test_a_chromosome_ending_on_another_is_refused(shift):
+    # Two default renders, the second shifted sideways until its end lies on the first's
+    # middle (a T whose stub above the junction is about a quarter of the first's length):
+    # the old rule (a quarter of the whole axis) read it as one chromosome of their joint length.
+    a, b = kc.render_chromosome(seed=1).image, kc.render_chromosome(seed=2).image
+    touching = np.minimum(a, np.roll(b, shift, axis=1))
+    with pytest.raises(ValueError, match="several touching or overlapping"):
+        kc.banding_pattern(touching)
+
+
 def test_single_bent_and_human_chromosomes_still_read():
-    for seed in range(40):
+    for seed in range(120):
         kc.banding_pattern(kc.render_chromosome(seed=seed).image)
         kc.banding_pattern(kc.render_chromosome(seed=seed, chromosome=kc.CHROMOSOMES[seed % 24]).image)
 

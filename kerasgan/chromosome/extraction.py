@@ -32,9 +32,13 @@ from skimage.morphology import skeletonize
 BLACK, WHITE, BACKGROUND = 0, 127, 255
 DELTA_SPREAD, DELTA_NOISE = 0.1, 0.0
 TRIM, PATH_SMOOTH = 0.8, 0.0
-# A skeleton branch off the axis longer than this many half-widths (and a quarter of the axis)
-# means two chromosomes touch or overlap; forks at a single chromosome's tips are shorter.
-BRANCH_LIMIT = 3.0
+# A skeleton branch off the axis longer than this many half-widths (the median along the axis;
+# and 15 % of the axis, and 8 px) means two chromosomes touch or overlap in a T or X. Forks at a
+# single chromosome's tips stay under 1.5 median half-widths (600 renders); the stub of a T
+# measured 3.0-3.4. (The maximum half-width, used before, is inflated by the overlap itself,
+# and a quarter of the axis let T-shapes through as one chromosome of their joint length.)
+BRANCH_LIMIT = 2.5
+BRANCH_MIN_SHARE = 0.15
 # Axis points (pattern values) per pixel of medial-axis length: 2 halves the quantisation of
 # band edges (a quarter pixel on average instead of half).
 SAMPLES_PER_PIXEL = 2
@@ -406,12 +410,13 @@ def _medial_axis_polyline(mask, tolerance):
     path = _longest_skeleton_path(skeleton)
     if path is not None and len(path) >= 3:
         branch, fork = _longest_branch(skeleton, path)
-        if branch > max(BRANCH_LIMIT * half_width, 0.25 * len(path), 8):
+        axis_half_width = float(np.median(distance[path[:, 1].astype(int), path[:, 0].astype(int)]))
+        if branch > max(BRANCH_LIMIT * axis_half_width, BRANCH_MIN_SHARE * len(path), 8):
             raise ValueError(
                 f"the shape looks like several touching or overlapping chromosomes: its medial axis "
                 f"forks at (x={fork[0]}, y={fork[1]}) of the cropped box into a branch of {branch} px "
                 f"(a single chromosome's forks stay under {BRANCH_LIMIT:g} half-widths, "
-                f"{BRANCH_LIMIT * half_width:.0f} px); cut them apart first"
+                f"{BRANCH_LIMIT * axis_half_width:.0f} px); cut them apart first"
             )
     if path is None or len(path) < 3:
         # Blob too small for a skeleton: use its principal direction through the centroid.
