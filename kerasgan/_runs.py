@@ -6,7 +6,6 @@ import json
 import os
 import pathlib
 
-from kerasgan.data.image_io import atomic_write_bytes
 
 BACKUP_STATE = "state.json"  # kerasgan.training.ResumableBackup's commit file
 RUN_SETTINGS = "run_settings.json"
@@ -67,6 +66,8 @@ def check_run_settings(out_dir, settings, *, file_name=RUN_SETTINGS, command="tr
                          "settings were recorded); its data and settings are unknown, so it is not "
                          "resumed: use another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
+    from kerasgan.data.image_io import atomic_write_bytes  # cv2: only when a run starts
+
     atomic_write_bytes(path, (json.dumps(settings, indent=1, sort_keys=True) + "\n").encode())
     return settings
 
