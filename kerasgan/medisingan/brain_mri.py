@@ -313,6 +313,14 @@ Samples (first column: the training slice; rows: T1, WM mask channel):
 start scale 0 ![samples](samples_start_scale_0.png) start scale 1 ![samples](samples_start_scale_1.png)
 
 ## Limits
+- Start scale 1 (the paper's MRI setting) gives near-copies here: its samples are
+  {copies['start_scale_1']['ratio_mean_to_reconstruction']:.2f}x the reconstruction's distance from the training slice
+  ({copies['start_scale_1']['fraction_farther_than_reconstruction']:.0%} of {copies['start_scale_1']['sample_rmse']['count']} farther than it, but only just) and their T1 diversity L1 is
+  {measured['realism']['start_scale_1']['rows']['generated']['diversity_l1']:.4f} against {measured['realism']['start_scale_1']['real_diversity_l1']:.4f} between real slices; for that reason its
+  shuffled-pairs baseline is not informative (the shifted-mask baseline is). Start scale 0
+  varies the anatomy (diversity {measured['realism']['start_scale_0']['rows']['generated']['diversity_l1']:.4f}) but its patch Fréchet distance
+  ({measured['realism']['start_scale_0']['rows']['generated']['patch_frechet_distance']:.4f}) is above the blurred-real reference
+  ({measured['realism']['start_scale_0']['rows']['blurred_real']['patch_frechet_distance']:.4f}): its brains are not realistic shapes.
 - One slice: samples recombine its patches; they are not new anatomy or new patients.
 - The WM mask is a threshold of a probability map, not an expert segmentation; the agreement
   above is with the image's own intensities, not with a radiologist. No expert has rated samples.

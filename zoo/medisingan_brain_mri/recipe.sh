@@ -14,6 +14,10 @@
 # ~0.09, 0.10, 0.17, 0.24, 0.35, 0.54, 0.79 (2.3 s for the pyramid) -> 1200 iterations ~50 min.
 # Threads: all cores per op (TensorFlow default; the timings above). "--threads auto" picks one
 # thread per op for this pyramid, which measured 0.19 s/iteration at scale 1 vs 0.09 (load ~8).
+# The shipped entry: training as below, 3938 s (one call, after a first attempt with
+# "--threads auto" was stopped at 1.5 min and its run folder removed); the recipe file was
+# edited while it ran, so bash stopped after training and the steps after it were run by hand,
+# exactly as written here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN=${RUN:-/work/runs/medisingan_brain_mri}
