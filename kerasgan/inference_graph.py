@@ -24,6 +24,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasgan.networks.small_map_conv import SmallMapConv2DTranspose
+
 DEFAULT_MAX_PIXELS = 16
 
 
@@ -219,7 +221,7 @@ def batch_small_convolutions(model, max_pixels=DEFAULT_MAX_PIXELS):
         kind = None
         if type(layer) is keras.layers.Conv2D:
             kind = BatchedConv2D
-        elif type(layer) is keras.layers.Conv2DTranspose:
+        elif type(layer) in (keras.layers.Conv2DTranspose, SmallMapConv2DTranspose):
             kind = BatchedConv2DTranspose
         size = _small_map(layer, max_pixels) if kind is not None and _check_plain(layer) else None
         if size is None:

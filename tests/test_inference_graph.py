@@ -6,6 +6,8 @@ import pytest
 import kerasgan  # noqa: F401  (sets oneDNN before TensorFlow is imported)
 import keras
 
+from kerasgan.networks.small_map_conv import SmallMapConv2DTranspose
+
 from kerasgan.export import export_onnx, onnx_available
 from kerasgan.inference_graph import (
     BatchedConv2D,
@@ -72,7 +74,8 @@ def test_unet_twin_replaces_only_small_maps_and_matches_in_inference_mode():
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             small = layer.input.shape[1] * layer.input.shape[2] <= 16
             assert (layer.name in batched) == small, layer.name
-            assert type(layer) in (keras.layers.Conv2D, keras.layers.Conv2DTranspose)  # untouched
+            assert type(layer) in (keras.layers.Conv2D, keras.layers.Conv2DTranspose,
+                                   SmallMapConv2DTranspose)  # untouched
     for batch in (1, 5):
         x = np.random.default_rng(batch).uniform(-1, 1, (batch, 32, 32, 2)).astype("float32")
         np.testing.assert_allclose(twin(x, training=False).numpy(),

@@ -13,6 +13,7 @@ import math
 import keras
 
 from kerasgan.networks.layers import check_norm, conv_initializer, normalization, uses_bias
+from kerasgan.networks.small_map_conv import SmallMapConv2DTranspose
 
 UPSAMPLINGS = ("transpose", "bilinear")
 
@@ -49,7 +50,9 @@ def _check_spatial(input_shape, depth):
 
 def _upsample(x, filters, upsampling, use_bias, name):
     if upsampling == "transpose":
-        return keras.layers.Conv2DTranspose(
+        # Same layer as keras.layers.Conv2DTranspose, trained through one matmul on the
+        # small innermost maps (kerasgan/networks/small_map_conv.py).
+        return SmallMapConv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=use_bias,
             kernel_initializer=conv_initializer(), name=f"{name}_conv_transpose",
         )(x)
