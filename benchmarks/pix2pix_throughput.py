@@ -62,6 +62,10 @@ TARGETS = {
     "train:128:1": 2.6, "train:128:8": 6.1, "train:256:1": 1.15,
     "generate:128:8": 50.0, "generate:128:1": 26.0,
 }
+# Bars of issue 17 as ratios to the reference measured in the same run.
+RATIO_BARS = {
+    "train:128:8": 1.3, "train:256:1": 1.3, "generate:128:8": 1.4, "generate:128:1": 2.5,
+}
 ISSUE_REFERENCE_TORCH = {
     "train:128:1": 2.15, "train:128:8": 5.10, "train:256:1": 0.96,
     "generate:128:8": 42.0, "generate:128:1": 21.6,
@@ -323,6 +327,28 @@ def table(rows):
     return "\n".join(lines)
 
 
+def cpu_description():
+    """CPU model and the vector extensions that matter for float32/bfloat16 GEMM, from
+    /proc/cpuinfo (Linux); machines differ between sessions, so every run records them."""
+    model, flags = platform.processor() or None, set()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and value.strip():
+                    model = value.strip()
+                elif key == "flags":
+                    flags = set(value.split())
+                if model and flags:
+                    break
+    except OSError:
+        pass
+    wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+              "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile", "amx_int8")
+    return {"model": model, "vector_extensions": [f for f in wanted if f in flags]}
+
+
 def target_check(rows):
     checks = []
     for key, target in TARGETS.items():
@@ -348,6 +374,9 @@ def target_check(rows):
             # The targets are 1.2x the reference: on a loaded machine the ratio is the fair test.
             "met_as_ratio_1_2x_torch": (best["images_per_s"] >= 1.2 * torch_speed
                                         if torch_speed else None),
+            "ratio_bar": RATIO_BARS.get(key),
+            "met_ratio_bar": (best["images_per_s"] >= RATIO_BARS[key] * torch_speed
+                              if torch_speed and key in RATIO_BARS else None),
             "best_kerasgan_per_cpu_s": {k: best_cpu.get(k) for k in
                                         ("config", "backend", "images_per_cpu_s")},
             "torch_images_per_cpu_s": torch_cpu,
@@ -405,6 +434,7 @@ def main(argv=None):
         "quick": args.quick,
         "threads": args.threads or "default (TensorFlow/ONNX Runtime: all cores; torch: 2)",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "cpu": cpu_description(),
                     "processor": platform.processor(),
                     "load_average_start": load_start, "load_average_end": list(os.getloadavg()),
                     "note": "shared machine: compare ratios within this run; absolute numbers "
@@ -424,7 +454,8 @@ def main(argv=None):
     temporary.write_text(json.dumps(report, indent=1))
     os.replace(temporary, args.output)
     print(table(rows))
-    print(f"\nload average start {load_start[0]:.2f}, end {os.getloadavg()[0]:.2f}; "
+    print(f"\ncpu {report['machine']['cpu']['model']}: {' '.join(report['machine']['cpu']['vector_extensions'])}")
+    print(f"load average start {load_start[0]:.2f}, end {os.getloadavg()[0]:.2f}; "
           f"wall {report['wall_s']:.0f} s; written {args.output}")
     for check in report["target_check"]:
         ratio = check["ratio_to_torch"]
@@ -432,6 +463,8 @@ def main(argv=None):
               f"{check['best_kerasgan']['images_per_s']:6.2f} ({check['best_kerasgan']['config']}/"
               f"{check['best_kerasgan']['backend']}) {'MET' if check['met'] else 'not met'}"
               + (f"; {ratio:.2f}x torch" if ratio else "")
+              + (f" (bar {check['ratio_bar']}x: {'MET' if check['met_ratio_bar'] else 'not met'})"
+                 if check["met_ratio_bar"] is not None else "")
               + (f"; per CPU-second {check['cpu_ratio_to_torch']:.2f}x torch "
                  f"({check['best_kerasgan_per_cpu_s']['config']}/"
                  f"{check['best_kerasgan_per_cpu_s']['backend']})"
