@@ -431,7 +431,8 @@ class BulkGenerator:
             self.input_shape, self.output_shape = runner.input_shape, runner.output_shape
             return runner
         if suffix in (".keras", ".h5"):
-            generator = _as_generator(keras.models.load_model(path, compile=False))
+            from kerasgan.serialization import load_keras_model
+            generator = _as_generator(load_keras_model(path, compile=False))
             return self._runner_for_model(generator, backend)
         raise ValueError(
             f"cannot tell what {path} holds: expected a .keras file, a .onnx file or a "

@@ -108,3 +108,20 @@ def remove_partial_writes(folder):
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
+
+
+def load_keras_model(path, **kwargs):
+    """`keras.saving.load_model` after registering kerasgan's own layers and models.
+
+    Keras finds a custom class only when its module has been imported; a `.keras` file saved by
+    kerasgan holds e.g. `SmallMapConv2DTranspose` (every U-Net), so a fresh process (a CLI
+    `generate RUN`) must import them first. Users loading such files themselves: `import
+    kerasgan.networks, kerasgan.models` before `keras.saving.load_model`, or call this.
+    """
+    import keras
+
+    import kerasgan.inference_graph  # noqa: F401
+    import kerasgan.models  # noqa: F401
+    import kerasgan.networks  # noqa: F401
+
+    return keras.saving.load_model(path, **kwargs)

@@ -202,3 +202,17 @@ def test_matmul_path_is_taken_in_training_only():
         assert not inference_ops & {"If", "StatelessIf"}
     unknown = _graph_ops(lambda x: ours(x, training=True), tf.TensorSpec((None, 2, 2, 8), tf.float32))
     assert unknown & {"If", "StatelessIf"}
+
+
+def test_a_saved_unet_loads_in_a_fresh_process(tmp_path):
+    # Keras finds SmallMapConv2DTranspose only once its module is imported: what every
+    # kerasgan loader (`generate RUN`, export, resume) goes through must import it.
+    import subprocess
+    import sys
+
+    path = tmp_path / "generator.keras"
+    unet_generator((16, 16, 1), output_channels=1, filters=4).save(path)
+    code = ("import sys; from kerasgan.serialization import load_keras_model; "
+            "model = load_keras_model(sys.argv[1], compile=False); print(type(model.layers[-2]).__name__)")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-1500:]

@@ -25,8 +25,8 @@ def test_generate_glomeruli_zoo_layout_and_conditions(tmp_path):
     assert [item["file"] for item in manifest["images"]] == ["glomeruli_000.png", "glomeruli_001.png", "glomeruli_002.png"]
     assert all(item["seed"] == 2 and item["condition"]["mask"] == f"mask_{i:03d}.png"
                for i, item in enumerate(manifest["images"]))
-    # 3 items of 3 panels (64 x 192) in 1 column, 2 px gaps around each tile: (3*66+2, 194+2).
-    assert read_image(out / "contact_sheet.png").shape == (200, 196, 3)
+    # 3 items of 3 panels (128 x 384) in 1 column, 2 px gaps around each tile: (3*130+2, 386+2).
+    assert read_image(out / "contact_sheet.png").shape == (392, 388, 3)
     # The image is what the zoo generator draws from the recorded mask and structure map.
     import kerasgan.zoo
 

@@ -91,7 +91,8 @@ def load_generator(spec, filters=DEFAULT_FILTERS, size=128, model_size=None):
     if path.suffix == ".keras":
         import keras
 
-        return keras.saving.load_model(path, compile=False)
+        from kerasgan.serialization import load_keras_model
+        return load_keras_model(path, compile=False)
     if path.suffix == ".npz":
         import numpy as np
 
@@ -321,7 +322,8 @@ def _run_train(args):
     save_weights_npz(model.generator, out / "generator.weights.npz")
     if scoring_generator is not None and (out / "best_generator.keras").is_file():
         # What `generate/evaluate chromosome --generator` take: 128 px masks in, 128 px out.
-        best = keras.saving.load_model(out / "best_generator.keras", compile=False)
+        from kerasgan.serialization import load_keras_model
+        best = load_keras_model(out / "best_generator.keras", compile=False)
         evaluation_generator(best, train.size).save(out / f"best_generator_{train.size}px.keras")
     rows = read_log_csv(out / "log.csv")
     print("validation (the paper's Table 1: Dice and MAENB of the re-extracted masks)")

@@ -257,7 +257,8 @@ def _run_generate(args):
     from kerasgan.transforms import resize, to_minus_one_one, to_uint8
 
     try:
-        generator = keras.models.load_model(model_path, compile=False)
+        from kerasgan.serialization import load_keras_model
+        generator = load_keras_model(model_path, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds for a bad file
         raise ValueError(f"cannot load the generator '{model_path}': "
                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from error

@@ -177,7 +177,8 @@ def _load_glomeruli_generator(run):
         path = found[0]
     elif path.suffix != ".keras":
         raise ValueError(f"RUN '{run}' is neither a run folder nor a .keras generator")
-    model = keras.saving.load_model(path, compile=False)
+    from kerasgan.serialization import load_keras_model
+    model = load_keras_model(path, compile=False)
     generator = getattr(model, "generator", model)  # a saved whole GAN: take its generator
     return generator, str(path), glomeruli_commands.read_preprocessing(path.parent)
 

@@ -80,7 +80,8 @@ def export_run(run, folder, source="he", train_patches=1024, test_patches=64, se
     settings = json.loads((run / "run_settings.json").read_text())
     if settings.get("--shipped-data") != source:
         raise ValueError(f"run '{run}' trained on --shipped-data {settings.get('--shipped-data')!r}, not {source!r}")
-    generator = keras.saving.load_model(final, compile=False)
+    from kerasgan.serialization import load_keras_model
+    generator = load_keras_model(final, compile=False)
     size, _, condition_channels = generator.input_shape[1:]
     architecture = {"image_size": int(size), "condition_channels": int(condition_channels),
                     "image_channels": int(generator.output_shape[-1]),

@@ -507,9 +507,10 @@ class SynCGAN:
             pipeline = cls.__new__(cls)
             pipeline.config = meta["config"]
             pipeline.history = meta.get("history", {})
-            pipeline.cgan = keras.saving.load_model(folder / CGAN_FILE)
+            from kerasgan.serialization import load_keras_model
+            pipeline.cgan = load_keras_model(folder / CGAN_FILE)
             pipeline.mask_gans = {
-                name: keras.saving.load_model(folder / _mask_gan_file(index))
+                name: load_keras_model(folder / _mask_gan_file(index))
                 for index, name in enumerate(pipeline.config["classes"])
             }
         return pipeline
