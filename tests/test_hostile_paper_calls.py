@@ -218,6 +218,26 @@ def test_train_syncgan_refuses_other_settings_and_overwrite(tmp_path):
     assert (tmp_path / "run" / "masks_report.json").read_text() == "[]"
 
 
+def test_train_syncgan_cgan_selection_is_part_of_the_run_settings(tmp_path):
+    # A folder of the default rule (recorded without the flag, as before it existed) is refused
+    # for another rule, and the other way round.
+    (tmp_path / "run").mkdir()
+    settings = {"--synthetic": 4, "--image-size": 64, "--seed": 0, "--filters": 64, "--noise-channels": 4,
+                "--flip-probability": 0.05, "--batch-size": 8, "--strict-masks": False}
+    (tmp_path / "run" / "run_settings.json").write_text(json.dumps(settings))
+    code, stdout, stderr = _cli("train", "syncgan", "--synthetic", "4", "--image-size", "64",
+                                "--cgan-selection", "patch-frechet", "--out", "run", cwd=tmp_path)
+    assert code == 2 and "noTF" in stdout
+    assert "--cgan-selection None (now 'patch-frechet')" in stderr and stderr.count("\n") == 1, stderr
+    (tmp_path / "run" / "run_settings.json").write_text(json.dumps({**settings, "--cgan-selection": "last"}))
+    code, stdout, stderr = _cli("train", "syncgan", "--synthetic", "4", "--image-size", "64",
+                                "--out", "run", cwd=tmp_path)
+    assert code == 2 and "--cgan-selection 'last' (now None)" in stderr, stderr
+    code, stdout, stderr = _cli("train", "syncgan", "--synthetic", "4", "--cgan-selection", "best",
+                                "--out", "run2", cwd=tmp_path)
+    assert code == 2 and "--cgan-selection" in stderr and "invalid choice" in stderr
+
+
 @pytest.mark.parametrize("flag,value", [("--synthetic", "2.5"), ("--batch-size", "0"),
                                         ("--flip-probability", "-1"), ("--cgan-epochs", "-3")])
 def test_train_syncgan_number_flags(tmp_path, flag, value):

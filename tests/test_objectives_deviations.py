@@ -216,3 +216,72 @@ def test_glomeruli_ablation_reports_the_reference_protocol_and_the_other():
     x = np.random.default_rng(2).uniform(-1, 1, (4, 64, 64, 1)).astype(np.float32)
     np.testing.assert_allclose(ablation.generate(generator, x, batch_size=4, inference="reference"),
                                np.asarray(run_generator(generator, x, "reference")), atol=1e-6)
+
+
+class _EpochGenerator:
+    """Stands in for a generator whose output is fixed per "epoch" (its weights = the epoch);
+    condition i (filled with the value i) gives that epoch's image i."""
+
+    def __init__(self, outputs):
+        self.outputs, self.epoch = outputs, 0
+
+    def __call__(self, conditions, training=False):
+        return self.outputs[self.epoch][np.asarray(conditions)[:, 0, 0, 0].astype(int)]
+
+    def get_weights(self):
+        return [np.array(self.epoch)]
+
+    def set_weights(self, weights):
+        self.epoch = int(weights[0])
+
+
+def test_patch_frechet_selection_keeps_the_epoch_closest_to_the_validation_images():
+    from types import SimpleNamespace
+
+    from kerasgan.syncgan.pipeline import BestGeneratorByPatchFrechet
+
+    rng = np.random.default_rng(0)
+    targets = rng.uniform(-1, 1, (4, 16, 16, 3)).astype(np.float32)  # textured validation images
+    flat = np.zeros_like(targets)                                    # a smooth generator
+    shifted = np.clip(targets + 0.5, -1, 1)                          # right texture, wrong colour
+    # Epoch 2 reproduces the validation images: distance 0, the lowest possible.
+    outputs = [flat, shifted, targets.copy(), flat]
+    generator = _EpochGenerator(outputs)
+    conditions = np.broadcast_to(np.arange(4, dtype=np.float32)[:, None, None, None], (4, 16, 16, 1))
+    callback = BestGeneratorByPatchFrechet(conditions, targets, batch_size=3)  # batches of 3 + 1
+    callback.set_model(SimpleNamespace(generator=generator))
+    logged = []
+    for epoch in range(4):
+        generator.epoch = epoch
+        logs = {}
+        callback.on_epoch_end(epoch, logs)
+        logged.append(logs["val_patch_frechet"])
+    callback.on_train_end()
+    assert callback.best_epoch == 2 and generator.epoch == 2  # restored
+    assert logged[2] == pytest.approx(0.0, abs=1e-9)
+    assert min(logged[0], logged[1], logged[3]) > 1e-3
+
+
+def test_syncgan_cgan_selection_rules():
+    from kerasgan.syncgan.pipeline import SynCGAN
+
+    images, masks, labels = _cytology(2, seed=2)
+    model = SynCGAN(**SYNCGAN_TINY)
+    history = model.fit(images, labels, masks=masks, mask_epochs=0, cgan_epochs=3, batch_size=2, verbose=0,
+                        validation_fraction=0.5, cgan_selection="patch_frechet")
+    scores = history["cgan"]["val_patch_frechet"]
+    assert len(scores) == 3 and "val_g_loss" not in history["cgan"]
+    assert history["cgan_selection"] == "patch_frechet"
+    assert history["cgan_best_epoch"] == int(np.argmin(scores))
+    assert history["cgan_best_val_patch_frechet"] == pytest.approx(min(scores))
+    last = SynCGAN(**SYNCGAN_TINY).fit(images, labels, masks=masks, mask_epochs=0, cgan_epochs=1, batch_size=2,
+                                       verbose=0, cgan_selection="last")
+    assert last["cgan_selection"] == "last" and "cgan_best_epoch" not in last
+    default = SynCGAN(**SYNCGAN_TINY).fit(images, labels, masks=masks, mask_epochs=0, cgan_epochs=1,
+                                          batch_size=2, verbose=0)
+    assert default["cgan_selection"] == "generator_loss" and "val_g_loss" in default["cgan"]
+    with pytest.raises(ValueError, match="cgan_selection must be one of"):
+        SynCGAN(**SYNCGAN_TINY).fit(images, labels, masks=masks, cgan_selection="best")
+    with pytest.raises(ValueError, match="needs validation pairs"):
+        SynCGAN(**SYNCGAN_TINY).fit(images, labels, masks=masks, mask_epochs=0, cgan_epochs=1,
+                                    validation_fraction=0.0, cgan_selection="patch_frechet")

@@ -69,6 +69,11 @@ def _configure_train(parser):
                         help="epochs of each mask GAN (paper: 1600)")
     parser.add_argument("--cgan-epochs", type=non_negative_int, default=200,
                         help="epochs of the conditional GAN (paper: 200)")
+    parser.add_argument("--cgan-selection", choices=("generator-loss", "patch-frechet", "last"),
+                        default="generator-loss",
+                        help="which epoch's conditional generator is kept: lowest validation generator "
+                             "loss (paper, default), lowest validation 7x7 patch Frechet distance to the "
+                             "validation images (the zoo entry's), or the last")
     parser.add_argument("--out", required=True,
                         help="output: a .keras file or a folder. NOT resumable: a killed run starts "
                              "again from epoch 0 (run the same command with --overwrite)")
@@ -150,6 +155,8 @@ def _check_train(args):
         **source, "--image-size": args.image_size, "--seed": args.seed, "--filters": args.filters,
         "--noise-channels": args.noise_channels, "--flip-probability": args.flip_probability,
         "--batch-size": args.batch_size, "--strict-masks": args.strict_masks,
+        # Recorded when not the default, so a folder from before the flag still matches.
+        **({} if args.cgan_selection == "generator-loss" else {"--cgan-selection": args.cgan_selection}),
     }, file_name=f"{out.name}.run_settings.json" if out.suffix in (".keras", ".zip") else "run_settings.json")
     check_new_files(folder, existing, overwrite=args.overwrite)
     return folder
@@ -177,7 +184,8 @@ def _run_train(args):
     started = time.perf_counter()
     logs = tensorboard_dir(args, _run_folder(args.out))
     pipeline.fit(images, labels, masks=masks, mask_epochs=args.mask_epochs, cgan_epochs=args.cgan_epochs,
-                 batch_size=args.batch_size, tensorboard_dir=logs)
+                 batch_size=args.batch_size, tensorboard_dir=logs,
+                 cgan_selection=args.cgan_selection.replace("-", "_"))
     pipeline.history["wall_seconds"] = round(time.perf_counter() - started, 1)
     path = pipeline.save(args.out)
     print(f"wrote SynCGAN to {path} ({pipeline.history['wall_seconds']} s of training)"

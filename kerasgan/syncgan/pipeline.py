@@ -73,10 +73,16 @@ class BestGeneratorByValidationLoss(keras.callbacks.Callback):
             count += len(condition)
         return total / count
 
+    log_name = "val_g_loss"
+
+    def score(self):
+        """Lower is better; logged per epoch as `log_name`."""
+        return self.validation_generator_loss()
+
     def on_epoch_end(self, epoch, logs=None):
-        loss = self.validation_generator_loss()
+        loss = self.score()
         if logs is not None:
-            logs["val_g_loss"] = loss
+            logs[self.log_name] = loss
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, epoch
             self.best_weights = [np.array(w) for w in self.model.generator.get_weights()]
@@ -84,6 +90,30 @@ class BestGeneratorByValidationLoss(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.generator.set_weights(self.best_weights)
+
+
+class BestGeneratorByPatchFrechet(BestGeneratorByValidationLoss):
+    """Keep the generator of the epoch whose images for the validation masks are closest to the
+    validation images in 7x7 patch statistics (`kerasgan.metrics.realism.patch_frechet_distance`,
+    weight-free). Not the paper's rule: on small sets the validation generator loss is lowest
+    in the first epochs, while the discriminator is still weak, and so keeps an early, smooth
+    generator (measured on the zoo's SYNTHETIC cytology: epoch 9 of 60, sharpness ratio 0.71);
+    the patch statistic follows texture and colour instead. Logged as `val_patch_frechet`.
+    """
+
+    log_name = "val_patch_frechet"
+
+    def score(self):
+        from kerasgan.metrics.realism import patch_frechet_distance
+
+        fakes = [np.asarray(self.model.generator(self.conditions[start:start + self.batch_size], training=False))
+                 for start in range(0, len(self.conditions), self.batch_size)]
+        fakes = np.clip(np.concatenate(fakes), -1.0, 1.0)
+        return float(patch_frechet_distance(fakes, self.targets, value_range=(-1, 1)))
+
+
+# SynCGAN.fit(cgan_selection=...): which epoch's conditional generator is kept.
+CGAN_SELECTIONS = ("generator_loss", "patch_frechet", "last")
 
 
 def _pair_dataset(conditions, targets, batch_size, augment, seed, shuffle=True):
@@ -312,6 +342,7 @@ class SynCGAN:
         callbacks=(),
         mask_foreground=None,
         tensorboard_dir=None,
+        cgan_selection=None,
     ):
         """Train the conditional GAN and the class-specific mask GANs with Keras `fit`.
 
@@ -338,9 +369,19 @@ class SynCGAN:
                 DIR/cgan (masks | images for 4 fixed masks) and DIR/mask_<class> (8 masks from
                 fixed noise), about 100 grids per stage (`tensorboard --logdir DIR`).
 
+            cgan_selection: which epoch's conditional generator is kept: "generator_loss" (the
+                paper's section 4.1, lowest validation generator loss), "patch_frechet" (lowest
+                7x7 patch Fréchet distance of G(validation masks) to the validation images; the
+                zoo entry's choice, see `BestGeneratorByPatchFrechet`) or "last" (the final
+                epoch). Both validation rules need validation pairs (`validation` or
+                `validation_fraction` > 0); the default None is "generator_loss" when there are
+                validation pairs and "last" when there are none.
+
         Returns:
             self.history: {"cgan": {...}, "mask_<class>": {...}} per-epoch logs.
         """
+        if cgan_selection is not None and cgan_selection not in CGAN_SELECTIONS:
+            raise ValueError(f"cgan_selection must be one of {', '.join(CGAN_SELECTIONS)}, got {cgan_selection!r}")
         mask_epochs = check_int(mask_epochs, "mask_epochs", minimum=0)
         cgan_epochs = check_int(cgan_epochs, "cgan_epochs", minimum=0)
         batch_size = check_int(batch_size, "batch_size")
@@ -373,21 +414,33 @@ class SynCGAN:
         if tensorboard_dir is not None and cgan_epochs > 0:
             callbacks.append(_cgan_tensorboard(tensorboard_dir, conditions[train][:4], cgan_epochs))
         best = None
-        if held_out:
-            best = BestGeneratorByValidationLoss(val_conditions, val_targets, batch_size)
+        if cgan_selection is None:
+            cgan_selection = "generator_loss" if held_out else "last"
+        selector = {"generator_loss": BestGeneratorByValidationLoss, "patch_frechet": BestGeneratorByPatchFrechet,
+                    "last": None}[cgan_selection]
+        if selector is not None and cgan_epochs > 0 and not held_out:
+            raise ValueError(f"cgan_selection={cgan_selection!r} needs validation pairs: pass validation= "
+                             "or validation_fraction > 0 (with more than one image), or cgan_selection='last'")
+        if held_out and selector is not None:
+            best = selector(val_conditions, val_targets, batch_size)
             callbacks.append(best)
         if cgan_epochs > 0:
             source = "validation pairs" if validation is not None else "held out"
+            rule = {"generator_loss": "lowest validation generator loss",
+                    "patch_frechet": "lowest validation patch Fréchet distance"}.get(cgan_selection)
             print(f"SynCGAN: conditional GAN mask -> image on {len(train)} pairs "
-                  f"({held_out} {source} pick the best epoch)")
+                  + (f"({held_out} {source} pick the epoch: {rule})" if best is not None else
+                     "(the last epoch is kept)"))
             result = self.cgan.fit(
                 _pair_dataset(conditions[train], targets[train], batch_size, augment, seed),
                 epochs=cgan_epochs, verbose=verbose, callbacks=callbacks,
             )
             self.history["cgan"] = result.history
+            self.history["cgan_selection"] = cgan_selection
             if best is not None:
                 self.history["cgan_best_epoch"] = best.best_epoch
-                self.history["cgan_best_val_g_loss"] = best.best_loss
+                # cgan_best_val_g_loss or cgan_best_val_patch_frechet
+                self.history[f"cgan_best_{best.log_name}"] = best.best_loss
 
         for index, name in enumerate(self.classes):
             class_masks = conditions[labels == index]
