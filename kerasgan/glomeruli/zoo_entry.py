@@ -57,11 +57,71 @@ def store_preprocessing(folder, results):
     return preprocessing
 
 
-def export_run(run, folder, source="he", train_patches=1024, test_patches=64, seed=0, training=None):
+CHECKPOINT_PATTERN = "generator_epoch_*.weights.h5"
+SELECTION_SEED = 5  # patch positions of the selection set (training rows; training used seed 0)
+
+
+def checkpoint_realism(run, count=64, seed=SELECTION_SEED, epochs=None):
+    """Patch Fréchet distance of every per-epoch generator of a `train glomeruli` run, measured on
+    TRAINING-split patches only (the held-out test rows stay unseen until the card's numbers).
+
+    For each `checkpoints/generator_epoch_NNNN.weights.h5`: the generator's deterministic
+    outputs for `count` training-row conditions (positions drawn with `seed`, structure maps at
+    the run's threshold) against those patches' real images,
+    `kerasgan.metrics.realism.patch_frechet_distance` in [0, 1] units. Why: the outputs' colour
+    and texture statistics swing from epoch to epoch (GAN training does not converge to a
+    point), so the final epoch is one draw of that swing.
+
+    Returns {"epochs": {epoch: distance}, "best_epoch": epoch, "count", "seed", "split": "train"}.
+    """
+    import re
+
+    import numpy as np
+
+    from kerasgan.glomeruli import data
+    from kerasgan.glomeruli.ablation import generate
+    from kerasgan.metrics.realism import patch_frechet_distance
+    from kerasgan.serialization import load_keras_model
+
+    run = pathlib.Path(run)
+    settings = json.loads((run / "run_settings.json").read_text())
+    source = settings.get("--shipped-data")
+    if source not in ("he", "ihc"):
+        raise ValueError(f"run '{run}' was not trained on --shipped-data he|ihc (got {source!r})")
+    threshold = float(json.loads((run / "preprocessing.json").read_text())["structure_threshold"])
+    found = {}
+    for path in sorted((run / "checkpoints").glob(CHECKPOINT_PATTERN)):
+        match = re.fullmatch(r"generator_epoch_(\d+)\.weights\.h5", path.name)
+        if match:
+            found[int(match.group(1))] = path
+    if epochs is not None:
+        missing = sorted(set(epochs) - set(found))
+        if missing:
+            raise FileNotFoundError(f"run '{run}' has no checkpoint for epoch(s) {missing}")
+        found = {epoch: found[epoch] for epoch in epochs}
+    if not found:
+        raise FileNotFoundError(f"run '{run}' has no checkpoints/{CHECKPOINT_PATTERN}")
+    generator = load_keras_model(run / "generator.keras", compile=False)
+    size = int(generator.input_shape[1])
+    patches = data.shipped_patches(source, size, int(count), "train", seed=int(seed), structure_threshold=threshold)
+    conditions = patches.conditions()
+    distances = {}
+    for epoch, path in found.items():
+        generator.load_weights(path)
+        outputs = np.clip(generate(generator, conditions, inference="deterministic"), -1.0, 1.0)
+        distances[epoch] = float(patch_frechet_distance(outputs, patches.images, value_range=(-1, 1)))
+    best = min(distances, key=distances.get)
+    return {"epochs": distances, "best_epoch": best, "count": int(count), "seed": int(seed), "split": "train",
+            "measure": "patch_frechet_distance (7x7, 16 components), deterministic inference"}
+
+
+def export_run(run, folder, source="he", train_patches=1024, test_patches=64, seed=0, training=None, epoch=None):
     """Write a finished `kerasgan train glomeruli` run as the zoo entry in `folder`.
 
     Takes the run's FINAL generator (`generator.keras`; the val-L1-best one favours blur, which
-    the mode-seeking term works against), stores it as float16 npz, and rewrites card.json:
+    the mode-seeking term works against), or with `epoch=N` the generator of that epoch's
+    checkpoint (`checkpoint_realism` picks one on training patches), stores it as float16 npz,
+    and rewrites card.json:
     architecture from the generator itself, preprocessing from the run's preprocessing.json,
     the `"data"` record (source, patch counts, seed: what `kerasgan.glomeruli.evaluation`
     re-cuts the held-out patches from) and `training` (a dict of what was measured: wall time,
@@ -82,6 +142,11 @@ def export_run(run, folder, source="he", train_patches=1024, test_patches=64, se
         raise ValueError(f"run '{run}' trained on --shipped-data {settings.get('--shipped-data')!r}, not {source!r}")
     from kerasgan.serialization import load_keras_model
     generator = load_keras_model(final, compile=False)
+    if epoch is not None:
+        checkpoint = run / "checkpoints" / f"generator_epoch_{int(epoch):04d}.weights.h5"
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"run '{run}' has no checkpoint of epoch {epoch} ('{checkpoint}')")
+        generator.load_weights(checkpoint)
     size, _, condition_channels = generator.input_shape[1:]
     architecture = {"image_size": int(size), "condition_channels": int(condition_channels),
                     "image_channels": int(generator.output_shape[-1]),
@@ -101,7 +166,8 @@ def export_run(run, folder, source="he", train_patches=1024, test_patches=64, se
         "data": {"source": source, "train_patches": int(train_patches), "test_patches": int(test_patches),
                  "seed": int(seed)},
         "trained_on": HE_DATA_DESCRIPTION if source == "he" else card.get("trained_on"),
-        "training": {"settings": settings, **(training or {})},
+        "training": {"settings": settings, "exported_epoch": "final" if epoch is None else int(epoch),
+                     **(training or {})},
     })
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card
