@@ -47,7 +47,14 @@ CONFIGS = {
     "keras-onednn-xla": ("kerasgan", True, True),
     "keras-no-onednn": ("kerasgan", False, False),
     "keras-no-onednn-xla": ("kerasgan", False, True),
+    "keras-onednn-bf16": ("kerasgan", True, False),
 }
+# Keras dtype policy of a configuration (default float32). bfloat16 is other arithmetic (8-bit
+# mantissa activations, float32 weights): measured for issues 16/17 on CPUs with AVX512_BF16,
+# never counted as "kerasgan" in the float32 bars below.
+POLICIES = {"keras-onednn-bf16": "mixed_bfloat16"}
+# Generation of a non-float32 policy: Keras only (the SavedModel/ONNX exporters write float32).
+POLICY_GENERATE_BACKENDS = ("eager", "keras")
 # Generation backends measured in each kerasgan configuration.
 GENERATE_BACKENDS = {
     (True, False): ("eager", "keras", "saved_model", "onnx"),
@@ -154,6 +161,8 @@ def keras_worker(config, settings, quick, threads):
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1 if threads == 1 else 2)
 
+    policy = POLICIES.get(config, "float32")
+    keras.mixed_precision.set_global_policy(policy)
     from kerasgan.export import BulkGenerator, onnx_available
     from kerasgan.models import Pix2Pix
     from kerasgan.networks import patch_discriminator, unet_generator
@@ -163,6 +172,7 @@ def keras_worker(config, settings, quick, threads):
     def record(setting, backend, measured, batch, load_before):
         mode, size, _ = setting
         row = {"config": config, "framework": "kerasgan", "onednn": onednn, "jit_compile": jit,
+               "dtype_policy": policy,
                "backend": backend, "mode": mode, "size": size, "batch": batch,
                "load_before": load_before, "load_after": list(os.getloadavg())}
         row.update(summarize(measured, batch))
@@ -194,7 +204,8 @@ def keras_worker(config, settings, quick, threads):
             record(setting, "train_step", budget.run(step), batch, load)
             del model, discriminator
         else:
-            for backend in GENERATE_BACKENDS[(onednn, jit)]:
+            backends = GENERATE_BACKENDS[(onednn, jit)] if policy == "float32" else POLICY_GENERATE_BACKENDS
+            for backend in backends:
                 if backend == "onnx" and not onnx_available():
                     continue
                 if backend == "eager":
@@ -354,7 +365,8 @@ def target_check(rows):
     for key, target in TARGETS.items():
         mode, size, batch = parse_setting(key)
         candidates = [r for r in rows if r["framework"] == "kerasgan" and r["mode"] == mode
-                      and r["size"] == size and r["batch"] == batch]
+                      and r["size"] == size and r["batch"] == batch
+                      and r.get("dtype_policy", "float32") == "float32"]
         torch_rows = [r for r in rows if r["framework"] == "torch" and r["mode"] == mode
                       and r["size"] == size and r["batch"] == batch]
         if not candidates:

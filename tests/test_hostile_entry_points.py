@@ -335,7 +335,8 @@ def test_export_onnx_refuses_an_opset_outside_what_runs():
 
 @FEW
 @given(flag=st.sampled_from([["--scale-factor", "1.5"], ["--scale-factor", "0"], ["--iterations", "-1"],
-                             ["--max-size", "2.5"], ["--filters", "0"], ["--min-size", "300"]]))
+                             ["--max-size", "2.5"], ["--filters", "0"], ["--min-size", "300"],
+                             ["--max-filters", "16"], ["--max-filters", "0"], ["--min-size", "10"]]))
 def test_train_singan_bad_numbers_are_usage_errors(tmp_path_factory, capsys, flag):
     root = tmp_path_factory.mktemp("singan")
     write_image(root / "image.png", np.zeros((20, 20, 1), np.uint8))

@@ -79,6 +79,23 @@ def test_histology_with_mask_is_four_channels():
     assert set(np.unique(mask)) == {-1.0, 1.0} and 0.05 < (mask > 0).mean() < 0.6
 
 
+def test_he_nuclei_example_is_the_named_window_of_the_cc0_region():
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    from kerasgan.glomeruli.data import he_region_path
+
+    channels, description = examples.load_example("he-nuclei")
+    with tifffile.TiffFile(he_region_path()) as tiff:
+        region = tiff.pages[0].asarray()
+    np.testing.assert_array_equal(channels["image"], region[1024:1280, 1024:1280, :3])
+    mask = channels["mask"]
+    assert mask.dtype == bool and mask.shape == (256, 256)
+    # Nuclei are the hematoxylin-dark pixels: darker than the rest of the window on average.
+    grey = channels["image"].astype(float).mean(axis=-1)
+    assert 0.05 < mask.mean() < 0.4 and grey[mask].mean() < grey[~mask].mean() - 30
+    assert "rows 1024-1279" in description and "CC0" in description
+
+
 def test_paste_lesion_marks_region():
     image = np.zeros((32, 32, 1), np.float32)
     composite, mask = examples.paste_lesion(image, center=(16, 16), radius=4, intensity=0.8)

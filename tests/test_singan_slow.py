@@ -75,6 +75,24 @@ def test_cli_train_resumes_and_generate_writes_pngs(tmp_path, capsys):
                      "--out", str(out)]) == 2  # clear error, not a traceback
 
 
+def test_cli_max_filters_sets_every_scales_width(tmp_path):
+    import json
+
+    from kerasgan import cli
+
+    run = tmp_path / "run"
+    arguments = ["train", "singan", "example:microaneurysms", "--max-size", "40", "--min-size", "11",
+                 "--scale-factor", "0.7", "--filters", "4", "--max-filters", "4", "--iterations", "1",
+                 "--seed", "0", "--out", str(run)]
+    assert cli.main(arguments) == 0
+    from kerasgan.models import SinGAN
+
+    model = SinGAN.load(run)
+    assert model.num_scales >= 5  # so the default (doubling every 4 scales) would widen scale 4
+    assert [model.filters_at(i) for i in range(model.num_scales)] == [4] * model.num_scales
+    assert json.loads((run / "singan.json").read_text())["config"]["max_filters"] == 4
+
+
 def test_tutorial_small(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "tutorials" / "medisingan.py"), "--small",
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)

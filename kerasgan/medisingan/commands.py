@@ -59,7 +59,11 @@ def _configure_train(parser):
     parser.add_argument("--min-size", type=positive_int, default=25)
     parser.add_argument("--scale-factor", type=fraction, default=0.75)
     parser.add_argument("--iterations", type=positive_int, default=2000, help="iterations per scale")
-    parser.add_argument("--filters", type=positive_int, default=32)
+    parser.add_argument("--filters", type=positive_int, default=32,
+                        help="filters of the coarsest scales (doubling every 4 scales up to --max-filters)")
+    parser.add_argument("--max-filters", type=positive_int, default=128,
+                        help="widest a scale may get (the official code: 128); --max-filters 32 keeps "
+                             "32 at every scale, 4-5x faster on CPU from the 5th scale")
     parser.add_argument("--slice", type=non_negative_int, default=None, help="NIfTI slice index (default middle)")
     parser.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     parser.add_argument("--threads", choices=["auto", "all", "one-per-op"], default="auto",
@@ -102,6 +106,11 @@ def _check_train_arguments(args):
         raise UsageError(f"--scale-factor must be below 1 (each scale smaller), got {args.scale_factor}")
     if args.min_size > args.max_size:
         raise UsageError(f"--min-size {args.min_size} is larger than --max-size {args.max_size}")
+    if args.min_size < 11:
+        raise UsageError(f"--min-size {args.min_size} is below 11, the receptive field of SinGAN's critic "
+                         "(five unpadded 3x3 convolutions)")
+    if args.max_filters < args.filters:
+        raise UsageError(f"--max-filters {args.max_filters} is below --filters {args.filters}")
     files = [source for source in args.images if not source.startswith("example:")]
     for source in files:
         if not pathlib.Path(source).exists():
@@ -125,11 +134,11 @@ def _run_train(args):
     if args.threads == "auto":
         threads = preferred_intra_op_threads(*image.shape[:2], max_size=args.max_size,
                                              min_size=args.min_size, scale_factor=args.scale_factor,
-                                             filters=args.filters)
+                                             filters=args.filters, max_filters=args.max_filters)
     if kerasgan.set_intra_op_threads(threads):
         print("one thread per TensorFlow op (small pyramid: the cores run independent ops)", flush=True)
     model = SinGAN(max_size=args.max_size, min_size=args.min_size, scale_factor=args.scale_factor,
-                   filters=args.filters, jit_compile=args.xla, seed=args.seed)
+                   filters=args.filters, max_filters=args.max_filters, jit_compile=args.xla, seed=args.seed)
     logs = tensorboard_dir(args, out)
     model.fit(image, iterations_per_scale=args.iterations, checkpoint_dir=out, channel_layout=layout,
               tensorboard_dir=logs)

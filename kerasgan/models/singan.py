@@ -534,6 +534,14 @@ class SinGAN:
             raise ValueError(f"scale_factor must be in (0, 1), got {scale_factor}")
         if min_size < 1 or max_size < min_size:
             raise ValueError(f"need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}")
+        # The critic is num_blocks unpadded k x k convolutions: a coarsest scale smaller than
+        # its receptive field leaves it no output (an obscure oneDNN error deep in training).
+        smallest = int(num_blocks) * (int(kernel_size) - 1) + 1
+        if min_size < smallest:
+            raise ValueError(f"min_size={min_size} is below {smallest}, the receptive field of the critic's "
+                             f"{num_blocks} unpadded {kernel_size}x{kernel_size} convolutions")
+        if max_filters < filters:
+            raise ValueError(f"max_filters={max_filters} is below filters={filters}")
         if gradient_penalty not in PENALTY_KINDS:
             raise ValueError(f"gradient_penalty must be one of {PENALTY_KINDS}, got {gradient_penalty!r}")
         self.settings = dict(
