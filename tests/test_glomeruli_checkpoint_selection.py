@@ -87,3 +87,19 @@ def test_export_run_writes_the_chosen_checkpoint(tmp_path):
     assert float(generator.get_weights()[0].flat[0]) != 2.0  # generator.keras's own weights
     with pytest.raises(FileNotFoundError, match="no checkpoint of epoch 7"):
         zoo_entry.export_run(run, folder, epoch=7)
+
+
+def test_select_and_export_keeps_the_best_epoch_and_records_why(tmp_path, monkeypatch):
+    run = _run(tmp_path, (1, 2, 3))
+    folder = tmp_path / "entry"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"name": "glomeruli"}))
+    distances = {1: 0.5, 2: 0.3, 3: 0.1}
+    monkeypatch.setattr(zoo_entry, "checkpoint_realism", lambda run, count, seed: {
+        "epochs": distances, "best_epoch": 3})
+    card = zoo_entry.select_and_export(run, folder, training={"wall_seconds": 9})
+    assert card["training"]["exported_epoch"] == 3 and card["training"]["wall_seconds"] == 9
+    assert card["training"]["epoch_selection"]["distances"] == {"1": 0.5, "2": 0.3, "3": 0.1}
+    generator = zoo_entry.build_generator(card["architecture"])
+    load_weights_npz(generator, folder / "generator.weights.npz")
+    assert float(generator.get_weights()[0].flat[0]) == 3.0

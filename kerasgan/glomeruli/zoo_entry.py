@@ -171,3 +171,23 @@ def export_run(run, folder, source="he", train_patches=1024, test_patches=64, se
     })
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def select_and_export(run, folder, count=64, seed=SELECTION_SEED, training=None, **export_options):
+    """`checkpoint_realism` over the run's epochs, then `export_run(epoch=best)`; the card's
+    `training.epoch_selection` records the rule, every epoch's distance and the epoch kept."""
+    import time
+
+    started = time.perf_counter()
+    selection = checkpoint_realism(run, count=count, seed=seed)
+    record = {
+        "rule": f"lowest patch Frechet distance of the per-epoch generator's deterministic outputs for {count} "
+                f"TRAINING-row patches (seed {seed}) to those patches' real images; the held-out test rows "
+                "are not read",
+        "command": f"kerasgan.glomeruli.zoo_entry.checkpoint_realism('{run}', count={count}, seed={seed})",
+        "best_epoch": selection["best_epoch"],
+        "distances": {str(epoch): round(value, 5) for epoch, value in sorted(selection["epochs"].items())},
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    return export_run(run, folder, epoch=selection["best_epoch"],
+                      training={**(training or {}), "epoch_selection": record}, **export_options)

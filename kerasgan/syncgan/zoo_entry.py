@@ -11,6 +11,8 @@ import json
 import pathlib
 import sys
 
+import numpy as np
+
 
 def export(pipeline, folder):
     """Write every network of `pipeline` as float16 npz into `folder` and record its config."""
@@ -55,6 +57,23 @@ def load(folder, card, compile=True):
     return pipeline
 
 
+def write_samples(pipeline, path, per_class=6, seed=0, real_seed=1):
+    """Grid per class: a row of real renders (`render_cytology(.., seed=real_seed)`, not trained
+    on), a row of generated images and a row of their own masks (pairs from `generate`)."""
+    from kerasgan.data.image_io import write_image
+    from kerasgan.syncgan.renderer import render_cytology
+
+    real, _, labels = render_cytology(per_class, pipeline.image_size, seed=real_seed)
+    rows = []
+    for index, name in enumerate(pipeline.classes):
+        images, masks = pipeline.generate(name, per_class, seed=seed)
+        rows.append(np.concatenate(list(real[labels == index][:per_class]), axis=1))
+        rows.append(np.concatenate(list(images), axis=1))
+        rows.append(np.concatenate([np.repeat(m * 255, 3, -1).astype(np.uint8) for m in masks], axis=1))
+    write_image(path, np.concatenate(rows, axis=0))
+    return path
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
@@ -62,7 +81,9 @@ def main(argv=None):
         return 2
     from kerasgan.syncgan.pipeline import SynCGAN
 
-    meta = export(SynCGAN.load(argv[0]), argv[1])
+    pipeline = SynCGAN.load(argv[0])
+    meta = export(pipeline, argv[1])
+    write_samples(pipeline, pathlib.Path(argv[1]) / "samples.png")
     for name, digest in meta["files"].items():
         print(f"{digest}  {name}")
     return 0

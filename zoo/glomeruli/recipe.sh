@@ -10,5 +10,9 @@ nice -n 10 python -m kerasgan.cli train glomeruli --shipped-data he \
     --image-size 128 --filters 32 --batch-size 8 --epochs 60 --steps-per-epoch 150 \
     --discriminator global --train-patches 1024 --test-patches 64 --seed 0 \
     --out "$RUN"
-python -c "from kerasgan.glomeruli.zoo_entry import export_run; export_run('$RUN', 'zoo/glomeruli')"
+# Keep the epoch whose outputs for 64 TRAINING-row patches are closest to them in 7x7 patch
+# statistics (every epoch's generator is in $RUN/checkpoints; the test rows are not read).
+python -c "from kerasgan.glomeruli.zoo_entry import select_and_export; select_and_export('$RUN', 'zoo/glomeruli')"
 python -c "import kerasgan.zoo as zoo; zoo.seal('zoo/glomeruli', files=['generator.weights.npz'])"
+python -m kerasgan.glomeruli.evaluation --out zoo/glomeruli/evaluation.json
+python benchmarks/realism.py --entries glomeruli --count 64
