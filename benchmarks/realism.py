@@ -24,9 +24,9 @@ Sources (what each card says it trained on; the sets below were not trained on):
   * syncgan: SYNTHETIC cytology `render_cytology(.., 64, seed)` with seeds 1 (A) and 2 (B)
     (trained on seed 0); rows for the conditional GAN on B's masks (the pix2pix stage) and for
     the whole pipeline (mask GAN + cGAN, seed 0).
-  * medisingan: a single-image model has no held-out image; A and B are random crops (half the
-    side) of the training image at different positions, the generated set the same crops of
-    samples from start scale 0. Only its image channels are compared.
+  * medisingan: held-out 256 px windows of the CC0 H&E slide its training window comes from
+    (`kerasgan.medisingan.examples.HE_HELD_OUT_A` / `_B`, prepared as the training image), and
+    samples from start scales 0 and 1; RGB channels only.
 
 Bars (issue 16, pix2pix family -- chromosome, syncgan, glomeruli): sharpness ratio >= 0.8 and
 a patch Fréchet distance below the blurred-real reference row.
@@ -136,30 +136,23 @@ def syncgan_reports(count):
     return reports
 
 
-def _crops(images, side, positions):
-    return np.stack([images[i % len(images)][r:r + side, c:c + side] for i, (r, c) in enumerate(positions)])
-
-
 def medisingan_reports(count):
     from kerasgan import zoo
+    from kerasgan.medisingan import examples, io
+    from kerasgan.medisingan.zoo_entry import held_out_windows
 
+    # The card's held-out windows of the same CC0 H&E slide (never trained on), prepared as the
+    # training image; RGB channels only.
     model = zoo.load("medisingan")
-    layout = model.channel_layout or {"image": model.image.shape[-1]}
-    channels = int(layout.get("image", model.image.shape[-1]))
-    image = model.image[..., :channels]
-    height, width = image.shape[:2]
-    side = min(height, width) // 2
-
-    def positions(seed):
-        rng = np.random.default_rng(seed)
-        return list(zip(rng.integers(0, height - side + 1, count), rng.integers(0, width - side + 1, count)))
-
-    samples = np.clip(np.asarray(model.sample(count, start_scale=0, seed=0))[..., :channels], -1.0, 1.0)
-    held_out_positions = positions(2)
-    generated = np.stack([sample[r:r + side, c:c + side] for sample, (r, c) in zip(samples, held_out_positions)])
-    return {f"medisingan (crops {side} px of the training image; samples from scale 0)": realism_report(
-        generated, _crops(image[None], side, positions(1)), 1.0,
-        second_real=_crops(image[None], side, held_out_positions), value_range=(-1, 1))}
+    _, _, ranges = io.stack_channels(examples.he_with_nuclei_mask())
+    set_a = held_out_windows(examples.HE_HELD_OUT_A, model.shapes[-1], ranges)[..., :3]
+    set_b = held_out_windows(examples.HE_HELD_OUT_B, model.shapes[-1], ranges)[..., :3]
+    reports = {}
+    for start_scale in (0, 1):
+        samples = np.clip(np.asarray(model.sample(count, start_scale=start_scale, seed=0))[..., :3], -1.0, 1.0)
+        reports[f"medisingan (H&E, samples from start scale {start_scale}; held-out windows of the slide)"] = \
+            realism_report(samples, set_a, 1.0, second_real=set_b, value_range=(-1, 1))
+    return reports
 
 
 ENTRIES = {"chromosome": chromosome_reports, "glomeruli": glomeruli_reports, "syncgan": syncgan_reports,

@@ -92,8 +92,8 @@ def train(run, iterations, threads="auto", verbose="auto"):
 def evaluate(model, count=32, seed=0):
     """Every number of the model card, as a JSON-ready dict (see the module docstring)."""
     from kerasgan.medisingan import examples
+    from kerasgan.medisingan.measures import sample_measures
     from kerasgan.metrics import mask_agreement as agreement
-    from kerasgan.metrics.realism import realism_report
 
     _, _, ranges = training_stack()
     shape = model.shapes[-1]
@@ -112,24 +112,13 @@ def evaluate(model, count=32, seed=0):
         "held_out_slices": {"A": list(examples.MNI_HELD_OUT_A), "B": list(examples.MNI_HELD_OUT_B)},
         "agreement": {}, "binary_fraction": {}, "copies": {}, "realism": {},
     }
-    reconstruction = model.reconstruct()
     result["binary_fraction"]["real_training_slice"] = agreement.binary_fraction(real[..., 1])
     result["binary_fraction"]["held_out_real"] = agreement.binary_fraction(held_out[..., 1])
-    for start_scale in START_SCALES:
-        if start_scale >= model.num_scales:
-            continue
-        samples = np.clip(model.sample(count, start_scale=start_scale, seed=seed), -1.0, 1.0)
-        key = f"start_scale_{start_scale}"
-        rows = agreement.agreement_rows(samples[..., 0], samples[..., 1], real_t1, real_wm, threshold,
-                                        held_out_images=held_out[..., 0],
-                                        held_out_masks=held_out[..., 1] > MASK_THRESHOLD,
-                                        mask_threshold=MASK_THRESHOLD)
-        result["agreement"][key] = rows
-        result["binary_fraction"][key] = agreement.binary_fraction(samples[..., 1])
-        result["copies"][key] = agreement.copy_distances(samples, real, reconstruction)
-        if start_scale in (0, 1):
-            result["realism"][key] = realism_report(samples[..., :1], set_a[..., :1], 1.0,
-                                                    second_real=set_b[..., :1], value_range=(-1, 1))
+    measured = sample_measures(model, lambda images: np.asarray(images)[..., 0], 1, slice(0, 1), real_t1, real_wm,
+                               threshold, held_out, set_a, set_b, count=count, seed=seed,
+                               start_scales=START_SCALES, mask_threshold=MASK_THRESHOLD)
+    for name, rows in measured.items():
+        result[name].update(rows)
     # How far real neighbours are from the training slice (not a bar; context for the copy test).
     result["copies"]["held_out_real_rmse_to_training_slice"] = {
         str(k): float(v) for k, v in zip([*examples.MNI_HELD_OUT_A, *examples.MNI_HELD_OUT_B],
@@ -188,13 +177,9 @@ def build(run, folder, wall_seconds=None, load_average=None, samples=8):
     return zoo.seal(folder, files=model_files(folder))
 
 
-def _fmt(summary):
-    return f"{summary['mean']:.3f} ± {summary['std']:.3f} (min {summary['min']:.3f}, n={summary['count']})"
-
-
 def write_card(folder, results_path):
     """MODEL_CARD.md from card.json and the benchmark's JSON (only measured numbers)."""
-    from kerasgan.metrics.realism import format_realism_table
+    from kerasgan.medisingan.measures import markdown_tables
 
     folder = pathlib.Path(folder)
     card = json.loads((folder / "card.json").read_text())
@@ -203,30 +188,10 @@ def write_card(folder, results_path):
     if results.get("zoo_files_sha256") != card["files"]:
         raise ValueError(f"{results_path} measured other weights than {folder}/card.json lists; re-run "
                          "benchmarks/medisingan_mri.py")
-    agreement = measured["agreement"]
-    first = agreement["start_scale_1"]
-    rows = [f"| real training slice (as trained, 128 px) | {_fmt(first['real_training_slice'])} |",
-            f"| held-out real slices (8, 4-10 mm away) | {_fmt(first['held_out_real'])} |"]
-    for key, values in agreement.items():
-        scale = key.rsplit("_", 1)[1]
-        rows.append(f"| samples, start scale {scale} | {_fmt(values['generated'])} |")
-        rows.append(f"| baseline: samples, start scale {scale}, mask paired with another sample's image "
-                    f"| {_fmt(values['generated_shuffled_pairs'])} |")
-        rows.append(f"| baseline: samples, start scale {scale}, own mask shifted by 2 px "
-                    f"| {_fmt(values['generated_mask_shifted_2px'])} |")
-    binary = measured["binary_fraction"]
-    binary_rows = "\n".join(f"| {key.replace('_', ' ')} | {value:.3f} |" for key, value in binary.items())
+    agreement_rows, binary_rows, copy_rows, realism = markdown_tables(
+        measured, "real training slice (as trained, 128 px)", "held-out real slices (8, 4-10 mm away)")
     copies = measured["copies"]
-    copy_rows = []
-    for key, values in copies.items():
-        if not key.startswith("start_scale"):
-            continue
-        copy_rows.append(f"| samples, start scale {key.rsplit('_', 1)[1]} | {_fmt(values['sample_rmse'])} | "
-                         f"{values['fraction_farther_than_reconstruction']:.3f} | "
-                         f"{values['ratio_mean_to_reconstruction']:.2f} |")
     neighbours = copies["held_out_real_rmse_to_training_slice"]
-    realism = "\n\n".join(format_realism_table(report, title=f"samples from start scale {key.rsplit('_', 1)[1]}")
-                          for key, report in measured["realism"].items())
     scales = ", ".join(f"{h}x{w}" for h, w in card["scales"])
     wall = card.get("wall_time_seconds")
     load = card.get("load_average_during_training")
@@ -284,7 +249,7 @@ Mean ± std (min, n):
 
 | images | Dice(mask > 0, T1 > t) |
 |---|---|
-{chr(10).join(rows)}
+{agreement_rows}
 
 Share of mask-channel pixels within 0.5 of -1 or 1 (how binary the raw channel is; the real
 rows are the resized masks):
@@ -300,7 +265,7 @@ Real neighbouring slices are at {min(neighbours.values()):.4f}-{max(neighbours.v
 
 | images | RMSE to the training image | share farther than the reconstruction | mean / reconstruction |
 |---|---|---|---|
-{chr(10).join(copy_rows)}
+{copy_rows}
 
 ### Realism (T1 channel, weight-free, against held-out real slices set A)
 `kerasgan.metrics.realism.realism_report`: 7x7 patch Fréchet distance, Sobel sharpness ratio,

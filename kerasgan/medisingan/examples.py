@@ -70,6 +70,11 @@ def histology_with_nuclei_mask():
 
 
 HE_WINDOW = (slice(1024, 1280), slice(1024, 1280))  # rows, columns of the CC0 H&E region
+# Held-out windows of the same region (no pixel shared with HE_WINDOW), each 256 x 256 with
+# >= 85 % tissue: set A is the realism reference, set B the held-out row.
+# (Every 256-px grid window of the region with >= 85 % tissue, alternating A/B.)
+HE_HELD_OUT_A = ((768, 1024), (1024, 1280), (1536, 1024), (2048, 768), (2304, 768), (2304, 1536))
+HE_HELD_OUT_B = ((768, 1280), (1280, 1024), (1792, 1024), (2048, 1024), (2304, 1024), (2560, 768))
 
 
 def he_with_nuclei_mask(window=HE_WINDOW):
@@ -83,6 +88,16 @@ def he_with_nuclei_mask(window=HE_WINDOW):
 
     image, mask, _ = he_histology()
     return {"image": np.ascontiguousarray(image[window]), "mask": mask[window][..., 0] > 0.5}
+
+
+def he_windows(corners, side=256):
+    """{"image": (N, side, side, 3) uint8, "mask": (N, side, side) bool} of the CC0 H&E region at
+    the (row, column) `corners`, with the same derived nuclei mask as `he_with_nuclei_mask`."""
+    from kerasgan.glomeruli.data import he_histology
+
+    image, mask, _ = he_histology()
+    windows = [np.s_[r:r + side, c:c + side] for r, c in corners]
+    return {"image": np.stack([image[w] for w in windows]), "mask": np.stack([mask[w][..., 0] > 0.5 for w in windows])}
 
 
 # ------------------------------------------------------------------ MNI ICBM152 (nilearn)
