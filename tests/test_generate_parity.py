@@ -305,7 +305,7 @@ def test_bad_run_or_count_fails_in_one_line_before_tensorflow(tmp_path, name, ba
     (["generate", "syncgan", "--zoo", "--class", "tumour"], "--class 'tumour' is not a class of the model"),
     (["generate", "chromosome", "--generator", "none"], "works only with --iscn"),
     (["generate", "chromosome", "--data", "no/such/data"], "--data 'no/such/data' does not exist"),
-    (["generate", "singan", "--zoo", "--start-scale", "5"], "below the model's 5 scales"),
+    (["generate", "singan", "--zoo", "--start-scale", "8"], "below the model's 8 scales"),
 ])
 def test_other_bad_arguments_fail_before_tensorflow(tmp_path, command, message):
     result = subprocess.run([sys.executable, "-c", _NO_TF, *command, "--out", str(tmp_path / "out")],

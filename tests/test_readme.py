@@ -49,7 +49,7 @@ SMALL = [
     ("README.md", "--batch-size 8 --epochs 200", "--batch-size 8 --epochs 1 --image-size 64"),
     ("zoo/syncgan/MODEL_CARD.md", "count=90", "count=2"),
     ("zoo/syncgan/MODEL_CARD.md", "mask_epochs=50, cgan_epochs=20", "mask_epochs=1, cgan_epochs=1"),
-    ("zoo/medisingan/MODEL_CARD.md", "count=16", "count=2"),
+    ("zoo/medisingan/MODEL_CARD.md", "count=4", "count=2"),
 ]
 
 

@@ -89,7 +89,7 @@ def test_generate_medisingan_zoo_seeds_per_image(tmp_path):
     (["generate", "medisingan", "--count", "0", "--out", "OUT"], "--count"),
     (["generate", "glomeruli", "--count", "-3", "--out", "OUT"], "--count"),
     (["generate", "medisingan", "EXISTS", "--zoo", "--out", "OUT"], "not both"),
-    (["generate", "medisingan", "--start-scale", "5", "--out", "OUT"], "below the model's 5 scales"),
+    (["generate", "medisingan", "--start-scale", "8", "--out", "OUT"], "below the model's 8 scales"),
     (["generate", "medisingan", "--out", "FULL"], "would be overwritten"),
     (["generate", "glomeruli", "--out", "FULL"], "would be overwritten"),
 ])
