@@ -232,6 +232,34 @@ class EpochArtifacts(keras.callbacks.Callback):
         write_log_csv(self.out_dir / "log.csv", history)
 
 
+CHECKPOINT_PATTERN = "generator_epoch_*.weights.h5"  # what EpochArtifacts writes per epoch
+
+
+def epoch_checkpoints(run, epochs=None):
+    """The per-epoch generator weights of a `train_gan` run folder: {epoch: path}, in order.
+
+    With `epochs`, exactly those epochs (FileNotFoundError naming the missing ones); without,
+    every `checkpoints/generator_epoch_NNNN.weights.h5` there is (FileNotFoundError if none).
+    """
+    import re
+
+    run = pathlib.Path(run)
+    found = {}
+    for path in sorted((run / "checkpoints").glob(CHECKPOINT_PATTERN)):
+        match = re.fullmatch(r"generator_epoch_(\d+)\.weights\.h5", path.name)
+        if match:
+            found[int(match.group(1))] = path
+    if epochs is not None:
+        epochs = [int(epoch) for epoch in epochs]
+        missing = sorted(set(epochs) - set(found))
+        if missing:
+            raise FileNotFoundError(f"run '{run}' has no checkpoint for epoch(s) {missing}")
+        return {epoch: found[epoch] for epoch in sorted(set(epochs))}
+    if not found:
+        raise FileNotFoundError(f"run '{run}' has no checkpoints/{CHECKPOINT_PATTERN}")
+    return found
+
+
 def train_gan(
     model,
     train_data,

@@ -29,3 +29,117 @@ def load(folder, card, **kwargs):
     load_weights_npz(generator, pathlib.Path(folder) / WEIGHTS_FILE)
     generator.trainable = False
     return generator
+
+
+DICE_TOLERANCE = 0.02  # validation Dice an epoch may give up against the best one for realism
+
+
+def checkpoint_scores(run, epochs=None, dice_tolerance=DICE_TOLERANCE, batch_size=32):
+    """Validation Dice and patch Fréchet distance of every per-epoch generator of a
+    `kerasgan train chromosome` run, and the epoch the zoo keeps.
+
+    On the run's own validation set (`validation_set.npz`, what `--validation` rendered; the
+    test seeds of the card are not read): each `checkpoints/generator_epoch_NNNN.weights.h5`
+    generates from the validation images' extracted banded masks (deterministic inference),
+    scored by the paper's Dice of the re-extracted banded masks and by
+    `kerasgan.metrics.realism.patch_frechet_distance` of the outputs to the validation images.
+    Why both: the paper keeps the best validation Dice, but between epochs of nearly equal Dice
+    the outputs' texture swings (background grain, grid texture of the transposed
+    convolutions), which Dice does not see. Rule: the lowest patch distance among the epochs
+    whose Dice is at least the best Dice minus `dice_tolerance`.
+
+    Returns {"epochs": {epoch: {"dice", "patch_frechet_distance"}}, "best_epoch",
+    "best_dice_epoch", "dice_tolerance", "validation_images"}.
+    """
+    import math
+
+    import numpy as np
+
+    from kerasgan.chromosome.data import ChromosomeSet
+    from kerasgan.chromosome.evaluation import input_masks, score_images
+    from kerasgan.chromosome.model import generate
+    from kerasgan.metrics.realism import patch_frechet_distance
+    from kerasgan.serialization import load_keras_model
+    from kerasgan.training import epoch_checkpoints
+
+    if isinstance(dice_tolerance, bool) or not isinstance(dice_tolerance, (int, float)) \
+            or not math.isfinite(dice_tolerance) or not 0 <= dice_tolerance <= 1:
+        raise ValueError(f"dice_tolerance must be a number in [0, 1], got {dice_tolerance!r}")
+    run = pathlib.Path(run)
+    validation_file = run / "validation_set.npz"
+    if not validation_file.is_file():
+        raise FileNotFoundError(f"run '{run}' has no validation_set.npz (not a `train chromosome` run folder?)")
+    found = epoch_checkpoints(run, epochs)
+    # generator.keras appears when the run ends, best_generator.keras at its first validation;
+    # either gives the architecture the checkpoints' weights belong to.
+    model_file = next((path for path in (run / "generator.keras", run / "best_generator.keras") if path.is_file()),
+                      None)
+    if model_file is None:
+        raise FileNotFoundError(f"run '{run}' has neither generator.keras nor best_generator.keras")
+    generator = load_keras_model(model_file, compile=False)
+    validation = ChromosomeSet.load(validation_file)
+    if int(generator.input_shape[1]) != validation.size:
+        raise ValueError(f"run '{run}': generator is {generator.input_shape[1]} px, validation set "
+                         f"{validation.size} px (runs trained at another --image-size are not supported here)")
+    masks, patterns = input_masks(validation, "real")
+    real = np.asarray(validation.images)
+    scores = {}
+    for epoch, path in found.items():
+        generator.load_weights(path)
+        images = generate(generator, masks, batch_size=batch_size, inference="deterministic")
+        scores[epoch] = {"dice": float(score_images(masks, patterns, images).dice),
+                         "patch_frechet_distance": float(patch_frechet_distance(images, real))}
+    best, best_dice_epoch = choose_epoch(scores, dice_tolerance)
+    return {"epochs": scores, "best_epoch": best, "best_dice_epoch": best_dice_epoch,
+            "dice_tolerance": float(dice_tolerance), "validation_images": len(validation)}
+
+
+def choose_epoch(scores, dice_tolerance=DICE_TOLERANCE):
+    """(kept epoch, best-Dice epoch) of {epoch: {"dice", "patch_frechet_distance"}}: the lowest
+    patch distance among the epochs within `dice_tolerance` of the best Dice; ties go to the
+    earlier epoch."""
+    if not scores:
+        raise ValueError("no epochs to choose from")
+    best_dice_epoch = max(scores, key=lambda epoch: (scores[epoch]["dice"], -epoch))
+    floor = scores[best_dice_epoch]["dice"] - dice_tolerance
+    eligible = [epoch for epoch in scores if scores[epoch]["dice"] >= floor]
+    return min(eligible, key=lambda epoch: (scores[epoch]["patch_frechet_distance"], epoch)), best_dice_epoch
+
+
+def export_run(run, folder, epoch, training=None):
+    """Write epoch `epoch` of a `kerasgan train chromosome` run as the zoo entry in `folder`:
+    its generator's weights as float16 `generator.weights.npz`, and card.json's "architecture"
+    (from the run's config.json) and "training" (the run's settings, merged with `training`,
+    e.g. the wall time and `epoch_selection`). Seal the folder afterwards (`kerasgan.zoo.seal`).
+    """
+    import json
+
+    from kerasgan.chromosome.model import build_generator
+    from kerasgan.serialization import save_weights_npz
+    from kerasgan.training import epoch_checkpoints
+
+    run, folder = pathlib.Path(run), pathlib.Path(folder)
+    config_file = run / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"run '{run}' has no config.json (not a `train chromosome` run folder?)")
+    config = json.loads(config_file.read_text())
+    checkpoint = epoch_checkpoints(run, [epoch])[int(epoch)]
+    card_file = folder / "card.json"
+    card = json.loads(card_file.read_text())
+    if int(config["image_size"]) != int(config["size"]):
+        raise ValueError(f"run '{run}' trained at {config['image_size']} px for {config['size']} px data; "
+                         "the zoo entry holds a generator of its data's size")
+    generator = build_generator(size=int(config["size"]), filters=int(config["filters"]),
+                                norm=config.get("norm", "batch"), model_size=config.get("model_size"))
+    generator.load_weights(checkpoint)
+    save_weights_npz(generator, folder / WEIGHTS_FILE, dtype="float16")
+    card["architecture"].update({"size": int(config["size"]), "filters": int(config["filters"]),
+                                 "norm": config.get("norm", "batch"), "model_size": config.get("model_size")})
+    kept = {key: config[key] for key in ("train_images", "validation_images", "epochs", "epochs_decay",
+                                          "steps_per_epoch", "batch_size", "seed", "validate_every")
+            if key in config}
+    card["training"] = {**card.get("training", {}), **kept,
+                        "train": config["data"], "discriminator_filters": int(config["discriminator_filters"]),
+                        "chosen_epoch": int(epoch), **(training or {})}
+    card_file.write_text(json.dumps(card, indent=1) + "\n")
+    return card

@@ -57,7 +57,6 @@ def store_preprocessing(folder, results):
     return preprocessing
 
 
-CHECKPOINT_PATTERN = "generator_epoch_*.weights.h5"
 SELECTION_SEED = 5  # patch positions of the selection set (training rows; training used seed 0)
 
 
@@ -74,14 +73,13 @@ def checkpoint_realism(run, count=64, seed=SELECTION_SEED, epochs=None):
 
     Returns {"epochs": {epoch: distance}, "best_epoch": epoch, "count", "seed", "split": "train"}.
     """
-    import re
-
     import numpy as np
 
     from kerasgan.glomeruli import data
     from kerasgan.glomeruli.ablation import generate
     from kerasgan.metrics.realism import patch_frechet_distance
     from kerasgan.serialization import load_keras_model
+    from kerasgan.training import epoch_checkpoints
 
     run = pathlib.Path(run)
     settings = json.loads((run / "run_settings.json").read_text())
@@ -89,18 +87,7 @@ def checkpoint_realism(run, count=64, seed=SELECTION_SEED, epochs=None):
     if source not in ("he", "ihc"):
         raise ValueError(f"run '{run}' was not trained on --shipped-data he|ihc (got {source!r})")
     threshold = float(json.loads((run / "preprocessing.json").read_text())["structure_threshold"])
-    found = {}
-    for path in sorted((run / "checkpoints").glob(CHECKPOINT_PATTERN)):
-        match = re.fullmatch(r"generator_epoch_(\d+)\.weights\.h5", path.name)
-        if match:
-            found[int(match.group(1))] = path
-    if epochs is not None:
-        missing = sorted(set(epochs) - set(found))
-        if missing:
-            raise FileNotFoundError(f"run '{run}' has no checkpoint for epoch(s) {missing}")
-        found = {epoch: found[epoch] for epoch in epochs}
-    if not found:
-        raise FileNotFoundError(f"run '{run}' has no checkpoints/{CHECKPOINT_PATTERN}")
+    found = epoch_checkpoints(run, epochs)
     generator = load_keras_model(run / "generator.keras", compile=False)
     size = int(generator.input_shape[1])
     patches = data.shipped_patches(source, size, int(count), "train", seed=int(seed), structure_threshold=threshold)
