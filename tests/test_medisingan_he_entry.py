@@ -18,7 +18,7 @@ def test_darkness_is_minus_the_mean_of_rgb():
 
 
 def test_held_out_windows_are_disjoint_from_the_training_window_and_tissue():
-    from kerasgan.glomeruli.data import he_histology
+    from kerasgan.data.histology import he_histology
 
     _, _, tissue = he_histology()
     rows, columns = examples.HE_WINDOW

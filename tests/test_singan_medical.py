@@ -82,7 +82,7 @@ def test_histology_with_mask_is_four_channels():
 def test_he_nuclei_example_is_the_named_window_of_the_cc0_region():
     tifffile = pytest.importorskip("tifffile")
     pytest.importorskip("imagecodecs")
-    from kerasgan.glomeruli.data import he_region_path
+    from kerasgan.data.histology import he_region_path
 
     channels, description = examples.load_example("he-nuclei")
     with tifffile.TiffFile(he_region_path()) as tiff:

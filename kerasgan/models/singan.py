@@ -1062,7 +1062,7 @@ class SinGAN:
     def split_channels(self, images):
         """Split (..., C) outputs back into {name: array} with the `channel_layout` given to fit."""
         layout = self.channel_layout or {"image": self.channels}
-        from kerasgan.medisingan.io import split_channels
+        from kerasgan.transforms import split_channels
         return split_channels(images, layout)
 
 

@@ -2,7 +2,7 @@
 # Exact commands that trained the zoo entry "glomeruli" (run from the repository root).
 # Mode-seeking pix2pix (mask + structure map -> H&E tissue, unconditional whole-image
 # discriminator, lambda 10, mu 10) on the CC0 H&E region shipped in kerasgan
-# (kerasgan/glomeruli/data_files, needs the `histology` extra). Resumable: run it again after an
+# (kerasgan/data/data_files, needs the `histology` extra). Resumable: run it again after an
 # interruption and training continues from the last checkpoint in $RUN.
 set -euo pipefail
 RUN=${RUN:-runs/glomeruli_he128}
