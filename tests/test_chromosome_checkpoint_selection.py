@@ -89,6 +89,20 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
     assert [result["epochs"][k]["dice"] for k in (1, 2, 3)] == [0.70, 0.90, 0.89]
     assert zoo_entry.checkpoint_scores(run, dice_tolerance=0.0)["best_epoch"] == 2
     assert zoo_entry.checkpoint_scores(run, epochs=[1, 3], dice_tolerance=0.3)["best_epoch"] == 1
+    # select_and_export: the kept epoch's weights go into the entry, the scores into its card.
+    folder = tmp_path / "entry"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"architecture": {"kind": "unet_generator"}, "training": {}}))
+    (run / "config.json").write_text(json.dumps({
+        "size": 128, "image_size": 128, "filters": 4, "norm": "batch", "model_size": None,
+        "discriminator_filters": 4, "data": "ideogram:6:2"}))
+    card = zoo_entry.select_and_export(run, folder)
+    assert card["training"]["chosen_epoch"] == 3 and card["training"]["chosen_validation_dice"] == 0.89
+    record = card["training"]["epoch_selection"]
+    assert record["best_epoch"] == 3 and record["best_dice_epoch"] == 2 and sorted(record["scores"]) == ["1", "2", "3"]
+    stored = np.load(folder / "generator.weights.npz")
+    first_kernel = [stored[key] for key in stored.files if stored[key].ndim == 4][0]
+    assert float(first_kernel.flat[0]) == 3.0  # the marker of epoch 3 (exact in float16)
 
 
 def test_checkpoint_scores_refuse_what_they_cannot_read(tmp_path, validation):

@@ -143,3 +143,29 @@ def export_run(run, folder, epoch, training=None):
                         "chosen_epoch": int(epoch), **(training or {})}
     card_file.write_text(json.dumps(card, indent=1) + "\n")
     return card
+
+
+def select_and_export(run, folder, dice_tolerance=DICE_TOLERANCE, training=None):
+    """`checkpoint_scores` over every epoch of the run, then `export_run(epoch=best)`; the card's
+    `training.epoch_selection` records the rule, every epoch's scores and the epoch kept."""
+    import time
+
+    started = time.perf_counter()
+    selection = checkpoint_scores(run, dice_tolerance=dice_tolerance)
+    kept = selection["epochs"][selection["best_epoch"]]
+    record = {
+        "rule": f"lowest patch Frechet distance (7x7) of the per-epoch generator's deterministic outputs to the "
+                f"{selection['validation_images']} validation images, among the epochs whose validation Dice is "
+                f"within {dice_tolerance} of the best; the test seeds are not read",
+        "command": f"kerasgan.chromosome.zoo_entry.select_and_export('{run}', '{folder}', "
+                   f"dice_tolerance={dice_tolerance})",
+        "best_epoch": selection["best_epoch"],
+        "best_dice_epoch": selection["best_dice_epoch"],
+        "scores": {str(epoch): {key: round(value, 5) for key, value in scores.items()}
+                   for epoch, scores in sorted(selection["epochs"].items())},
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    return export_run(run, folder, selection["best_epoch"],
+                      training={**(training or {}), "chosen_validation_dice": round(kept["dice"], 4),
+                                "chosen_validation_patch_frechet": round(kept["patch_frechet_distance"], 5),
+                                "epoch_selection": record})
