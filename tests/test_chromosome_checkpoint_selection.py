@@ -13,17 +13,7 @@ from kerasgan.chromosome import evaluation, zoo_entry
 from kerasgan.chromosome.data import ChromosomeSet
 from kerasgan.chromosome.model import build_generator
 from kerasgan.metrics import realism
-
-
-def _marked_checkpoints(run, generator, epochs):
-    """Checkpoint k has its first kernel entry set to k (the stubs below read it back)."""
-    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
-    for epoch in epochs:
-        weights = generator.get_weights()
-        weights[0] = weights[0].copy()
-        weights[0].flat[0] = epoch
-        generator.set_weights(weights)
-        generator.save_weights(run / "checkpoints" / f"generator_epoch_{epoch:04d}.weights.h5")
+from marked_checkpoints import marked_epoch, save_marked_checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +41,7 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
     keras.utils.set_random_seed(0)
     generator = build_generator(size=128, filters=4)
     generator.save(run / "best_generator.keras")  # a run that has not ended yet
-    _marked_checkpoints(run, generator, (1, 2, 3))
+    save_marked_checkpoints(generator, run, (1, 2, 3))
     masks, patterns = evaluation.input_masks(validation, "real")
     real = validation.images
     noise = np.random.default_rng(0).normal(size=real.shape)
@@ -64,7 +54,7 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
     def generate(model, banded_masks, batch_size=32, inference="deterministic"):
         assert inference == "deterministic"
         np.testing.assert_array_equal(banded_masks, masks)  # the validation images' own masks
-        epoch = int(round(float(model.get_weights()[0].flat[0])))
+        epoch = marked_epoch(model)
         seen.append(epoch)
         return outputs[epoch]
 
@@ -114,7 +104,7 @@ def test_checkpoint_scores_refuse_what_they_cannot_read(tmp_path, validation):
     with pytest.raises(FileNotFoundError, match="no checkpoints"):
         zoo_entry.checkpoint_scores(run)
     generator = build_generator(size=128, filters=4)
-    _marked_checkpoints(run, generator, (1,))
+    save_marked_checkpoints(generator, run, (1,))
     with pytest.raises(FileNotFoundError, match="neither generator.keras"):
         zoo_entry.checkpoint_scores(run)
     generator.save(run / "generator.keras")

@@ -13,6 +13,7 @@ pytest.importorskip("imagecodecs")
 
 from kerasgan.glomeruli import ablation, data, zoo_entry  # noqa: E402
 from kerasgan.serialization import load_weights_npz  # noqa: E402
+from marked_checkpoints import marked_epoch, save_marked_checkpoints  # noqa: E402
 
 SIZE = 32
 THRESHOLD = 0.58
@@ -27,12 +28,7 @@ def _run(tmp_path, epochs):
     generator = zoo_entry.build_generator({"image_size": SIZE, "condition_channels": 2, "image_channels": 3,
                                            "filters": 4, "norm": "batch"})
     generator.save(run / "generator.keras")
-    for epoch in epochs:
-        weights = generator.get_weights()
-        weights[0] = weights[0].copy()
-        weights[0].flat[0] = epoch
-        generator.set_weights(weights)
-        generator.save_weights(run / "checkpoints" / f"generator_epoch_{epoch:04d}.weights.h5")
+    save_marked_checkpoints(generator, run, epochs)
     (run / "run_settings.json").write_text(json.dumps({"--shipped-data": "he", "--filters": 4}))
     (run / "preprocessing.json").write_text(json.dumps({"structure_threshold": THRESHOLD}))
     return run
@@ -56,7 +52,7 @@ def test_the_epoch_closest_to_training_patches_is_kept_and_test_rows_are_never_r
     def generate(generator, conditions, inference="deterministic"):
         assert inference == "deterministic"
         np.testing.assert_array_equal(conditions, real.conditions())
-        return outputs[int(generator.get_weights()[0].flat[0])]
+        return outputs[marked_epoch(generator)]
 
     monkeypatch.setattr(data, "shipped_patches", shipped)
     monkeypatch.setattr(ablation, "generate", generate)
