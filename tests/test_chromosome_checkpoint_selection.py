@@ -159,3 +159,35 @@ def test_export_run_writes_the_chosen_epochs_weights_and_records_it(tmp_path):
     assert np.max(np.abs(got - want_first)) > 10 * np.max(np.abs(got - want_second))
     with pytest.raises(FileNotFoundError, match=r"epoch\(s\) \[3\]"):
         zoo_entry.export_run(run, folder, epoch=3)
+
+
+def _report(inference, dice, with_ideogram=True):
+    sources = {"real": {"dice": dice, "maenb": 0.1}, "perlin": {"dice": dice - 0.01, "maenb": 0.2}}
+    if with_ideogram:
+        sources["ideogram"] = {"dice": dice - 0.02, "maenb": 0.3}
+    return {"inference": inference, "baseline_dice": 0.48889, **sources}
+
+
+def test_record_evaluation_copies_each_protocols_numbers_into_the_card(tmp_path):
+    (tmp_path / "card.json").write_text(json.dumps({"measured": {"test": "described"}}))
+    files = {"evaluation_human.json": _report("reference", 0.84321),
+             "evaluation.json": _report("reference", 0.90666, with_ideogram=False),
+             "evaluation_human_deterministic.json": _report("deterministic", 0.86),
+             "evaluation_deterministic.json": _report("deterministic", 0.9, with_ideogram=False)}
+    for name, report in files.items():
+        (tmp_path / name).write_text(json.dumps(report))
+    measured = zoo_entry.record_evaluation(tmp_path)
+    assert json.loads((tmp_path / "card.json").read_text())["measured"] == measured
+    assert measured["test"] == "described"
+    assert measured["reference"] == {"human_dice_real": 0.8432, "human_dice_perlin": 0.8332,
+                                     "human_dice_ideogram": 0.8232, "human_maenb_real": 0.1,
+                                     "dice_real": 0.9067, "dice_perlin": 0.8967, "maenb_real": 0.1,
+                                     "baseline_dice": 0.4889}
+    assert measured["deterministic"]["human_dice_real"] == 0.86 and measured["deterministic"]["dice_real"] == 0.9
+    # A file measured under the other protocol is refused, not copied under the wrong name.
+    (tmp_path / "evaluation.json").write_text(json.dumps(_report("deterministic", 0.9, with_ideogram=False)))
+    with pytest.raises(ValueError, match="expected 'reference'"):
+        zoo_entry.record_evaluation(tmp_path)
+    (tmp_path / "evaluation.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no evaluation.json"):
+        zoo_entry.record_evaluation(tmp_path)

@@ -169,3 +169,47 @@ def select_and_export(run, folder, dice_tolerance=DICE_TOLERANCE, training=None)
                       training={**(training or {}), "chosen_validation_dice": round(kept["dice"], 4),
                                 "chosen_validation_patch_frechet": round(kept["patch_frechet_distance"], 5),
                                 "epoch_selection": record})
+
+
+EVALUATION_FILES = {"reference": ("evaluation_human.json", "evaluation.json"),
+                    "deterministic": ("evaluation_human_deterministic.json", "evaluation_deterministic.json")}
+
+
+def record_evaluation(folder):
+    """Copy the numbers of the entry's `evaluation*.json` (written by `kerasgan evaluate
+    chromosome --json`, see recipe.sh) into card.json's "measured", per test protocol, so the
+    card states what its command measured. Returns the "measured" record."""
+    import json
+
+    folder = pathlib.Path(folder)
+    card_file = folder / "card.json"
+    card = json.loads(card_file.read_text())
+    measured = dict(card.get("measured", {}))
+    for inference, (human_file, random_file) in EVALUATION_FILES.items():
+        reports = {}
+        for name in (human_file, random_file):
+            path = folder / name
+            if not path.is_file():
+                raise FileNotFoundError(f"zoo entry '{folder}' has no {name}: run its recipe.sh evaluate step")
+            reports[name] = json.loads(path.read_text())
+            if reports[name].get("inference") != inference:
+                raise ValueError(f"{path}: measured with inference {reports[name].get('inference')!r}, "
+                                 f"expected {inference!r}")
+        human, random = reports[human_file], reports[random_file]
+        try:
+            measured[inference] = {
+                "human_dice_real": round(human["real"]["dice"], 4),
+                "human_dice_perlin": round(human["perlin"]["dice"], 4),
+                "human_dice_ideogram": round(human["ideogram"]["dice"], 4),
+                "human_maenb_real": round(human["real"]["maenb"], 4),
+                "dice_real": round(random["real"]["dice"], 4),
+                "dice_perlin": round(random["perlin"]["dice"], 4),
+                "maenb_real": round(random["real"]["maenb"], 4),
+                "baseline_dice": round(random["baseline_dice"], 4),
+            }
+        except KeyError as error:
+            raise ValueError(f"zoo entry '{folder}': an evaluation file lacks {error} (sources real,perlin"
+                             f"{',ideogram' if 'ideogram' in str(error) else ''} are needed)") from None
+    card["measured"] = measured
+    card_file.write_text(json.dumps(card, indent=1) + "\n")
+    return measured
