@@ -35,6 +35,13 @@ def test_choose_epoch_keeps_the_most_realistic_epoch_within_the_dice_tolerance()
 
 
 def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_path, monkeypatch, validation):
+    # Both halves hold the same three chromosomes, so the disjoint-halves patch distance sees
+    # the texture of the outputs, not which chromosomes fell in which half.
+    first = slice(0, 3)
+    validation = ChromosomeSet(np.concatenate([validation.images[first]] * 2),
+                               validation.patterns[first] * 2,
+                               np.concatenate([validation.index_maps[first]] * 2),
+                               validation.names[first] * 2, True, validation.classes[first] * 2)
     run = tmp_path / "run"
     run.mkdir()
     validation.save(run / "validation_set.npz")
@@ -45,7 +52,8 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
     masks, patterns = evaluation.input_masks(validation, "real")
     real = validation.images
     noise = np.random.default_rng(0).normal(size=real.shape)
-    outputs = {1: real.copy(),  # the real images: distance 0, but Dice below the floor
+    blank = np.full_like(real[:3], 255)
+    outputs = {1: np.concatenate([blank, real[:3]]),  # second half = real: distance ~0, Dice below the floor
                2: np.clip(real + 25 * noise, 0, 255).astype(np.uint8),  # best Dice, grainy
                3: np.clip(real + 3 * noise, 0, 255).astype(np.uint8)}  # Dice within 0.02, fine grain
     dices = {1: 0.70, 2: 0.90, 3: 0.89}
@@ -66,16 +74,25 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
 
     monkeypatch.setattr("kerasgan.chromosome.model.generate", generate)
     monkeypatch.setattr(evaluation, "score_images", score_images)
-    result = zoo_entry.checkpoint_scores(run)
+    result = zoo_entry.checkpoint_scores(run, dice_tolerance=0.02)
     assert seen == [1, 2, 3]
     assert result["best_epoch"] == 3 and result["best_dice_epoch"] == 2
     assert result["validation_images"] == len(validation)
     distance = {k: result["epochs"][k]["patch_frechet_distance"] for k in (1, 2, 3)}
     # Grain raises the patch distance: sigma 25 grey levels far more than sigma 3, which is
-    # more than the real images themselves (not 0: each set's patches are a random subset).
+    # more than the real images themselves (the second half's images against the first's).
     assert distance[2] > 5 * distance[3] and distance[3] > distance[1]
-    expected = realism.patch_frechet_distance(outputs[3], real)
-    assert result["epochs"][3]["patch_frechet_distance"] == pytest.approx(expected, rel=1e-9)
+    # The rule's distance: outputs from the second half's masks against the first half's
+    # images (disjoint, as benchmarks/realism.py); the paired one is kept for the record.
+    half = len(real) // 2
+    for epoch in (1, 3):
+        scores = result["epochs"][epoch]
+        assert scores["patch_frechet_distance"] == pytest.approx(
+            realism.patch_frechet_distance(outputs[epoch][half:], real[:half]), rel=1e-9)
+        assert scores["patch_frechet_distance_paired"] == pytest.approx(
+            realism.patch_frechet_distance(outputs[epoch], real), rel=1e-9)
+    # Epoch 1's blank first half counts in the paired distance only.
+    assert result["epochs"][1]["patch_frechet_distance_paired"] > 10 * distance[1]
     assert [result["epochs"][k]["dice"] for k in (1, 2, 3)] == [0.70, 0.90, 0.89]
     assert zoo_entry.checkpoint_scores(run, dice_tolerance=0.0)["best_epoch"] == 2
     assert zoo_entry.checkpoint_scores(run, epochs=[1, 3], dice_tolerance=0.3)["best_epoch"] == 1
@@ -86,7 +103,7 @@ def test_checkpoint_scores_measure_each_epoch_on_the_runs_validation_set(tmp_pat
     (run / "config.json").write_text(json.dumps({
         "size": 128, "image_size": 128, "filters": 4, "norm": "batch", "model_size": None,
         "discriminator_filters": 4, "data": "ideogram:6:2"}))
-    card = zoo_entry.select_and_export(run, folder)
+    card = zoo_entry.select_and_export(run, folder, dice_tolerance=0.02)
     assert card["training"]["chosen_epoch"] == 3 and card["training"]["chosen_validation_dice"] == 0.89
     record = card["training"]["epoch_selection"]
     assert record["best_epoch"] == 3 and record["best_dice_epoch"] == 2 and sorted(record["scores"]) == ["1", "2", "3"]
@@ -110,6 +127,13 @@ def test_checkpoint_scores_refuse_what_they_cannot_read(tmp_path, validation):
     generator.save(run / "generator.keras")
     with pytest.raises(FileNotFoundError, match=r"epoch\(s\) \[7\]"):
         zoo_entry.checkpoint_scores(run, epochs=[1, 7])
+    one = tmp_path / "one"
+    one.mkdir()
+    ChromosomeSet.synthetic_set(1, seed=2, size=128, kind="ideogram").save(one / "validation_set.npz")
+    save_marked_checkpoints(generator, one, (1,))
+    generator.save(one / "generator.keras")
+    with pytest.raises(ValueError, match="at least 2"):
+        zoo_entry.checkpoint_scores(one)
     for bad in (-0.1, 1.5, float("nan"), "0.02", True):
         with pytest.raises(ValueError, match="dice_tolerance"):
             zoo_entry.checkpoint_scores(run, dice_tolerance=bad)

@@ -9,20 +9,20 @@
 # Masks: f_SEG(f_BPE(image)) made on the fly by kerasgan.chromosome.data.pair_dataset, random
 #   flips/transposes; pix2pix (U-Net ngf 32, PatchGAN ndf 32, batch norm, L1 weight 100,
 #   Adam 2e-4 beta1 0.5), batch 8, 30 epochs x 100 steps at 2e-4 then 20 epochs of linear decay
-#   (pix2pix's linear policy), validation Dice every 5 epochs; the zoo takes the best epoch by
-#   validation Dice (best_generator.keras), as the paper chose its model.
+#   (pix2pix's linear policy), validation Dice every 5 epochs; the zoo takes the epoch chosen
+#   below (validation Dice and patch realism of every epoch's generator).
 # Resumable: if interrupted, run this script again; it continues from the last finished epoch.
 set -euo pipefail
 RUN="${RUN:-runs/chromosome}"
 kerasgan train chromosome --data ideogram:2400:1+synthetic:1200:1 --validation ideogram:240:2 \
     --out "$RUN" --epochs 30 --epochs-decay 20 --steps-per-epoch 100 --batch-size 8 --filters 32 \
     --validate-every 5 --seed 0
-python - "$RUN" <<'PY'
-import sys, keras
-from kerasgan.serialization import save_weights_npz
-best = keras.saving.load_model(f"{sys.argv[1]}/best_generator.keras", compile=False)
-save_weights_npz(best, "zoo/chromosome/generator.weights.npz", dtype="float16")
-PY
+# Which epoch ships: every epoch's generator (checkpoints/) is scored on the validation set by
+# the paper's Dice and by the 7x7 patch Frechet distance; the lowest distance among the epochs
+# within 0.005 of the best validation Dice is kept (between epochs of equal Dice the outputs'
+# texture swings: grain, transposed-convolution grid). Writes generator.weights.npz (float16)
+# and card.json's architecture/training (with every epoch's scores).
+python -c "from kerasgan.chromosome.zoo_entry import select_and_export; select_and_export('$RUN', 'zoo/chromosome', dice_tolerance=0.005)"
 python -c "import kerasgan.zoo as zoo; zoo.seal('zoo/chromosome')"
 # Measured performance (the paper's Table 3 and Figure 4 layouts) on held-out SYNTHETIC chromosomes,
 # under the reference test protocol (pix2pix test.py: dropout on, per-image batch statistics)
@@ -34,6 +34,7 @@ for inference in reference deterministic; do
   kerasgan evaluate chromosome --generator zoo --data synthetic:500:3 --inference "$inference" \
       --json "zoo/chromosome/evaluation$suffix.json"
 done
-# Karyogram speed and crop accuracy, and realism against held-out renders:
-python benchmarks/karyogram.py
-python benchmarks/realism.py --entries chromosome
+python -c "from kerasgan.chromosome.zoo_entry import record_evaluation; record_evaluation('zoo/chromosome')"
+# Karyogram speed, and realism against held-out renders:
+python benchmarks/karyogram.py --speed-only
+python benchmarks/realism.py --entries chromosome --count 64
