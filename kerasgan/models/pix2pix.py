@@ -26,12 +26,13 @@ class FusedAdam(keras.optimizers.Adam):
     """Adam through TensorFlow's fused ResourceApplyAdam kernel: same maths and config.
 
     One kernel per variable instead of several element-wise ops: ~5% of a pix2pix training
-    step on CPU (benchmarks/pix2pix_throughput.py). Under a distribution strategy, or with
-    amsgrad, Keras's own update is used.
+    step on CPU (benchmarks/pix2pix_throughput.py). Under MirroredStrategy the kernel runs on
+    each replica's copy inside Keras's `extended.update` (tests/test_fused_adam_distributed.py);
+    under other strategies, or with amsgrad, Keras's own update is used.
     """
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or tf.distribute.has_strategy():
+        if self.amsgrad or not _fused_update_applies():
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)
@@ -47,6 +48,14 @@ class FusedAdam(keras.optimizers.Adam):
             lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype),
         )
+
+
+def _fused_update_applies():
+    # Inside `extended.update` a MirroredVariable's handle is the current replica's copy, so
+    # the raw kernel updates each copy once; other strategies' variables are not checked.
+    if not tf.distribute.has_strategy():
+        return True
+    return type(tf.distribute.get_strategy()) in (tf.distribute.MirroredStrategy, tf.distribute.OneDeviceStrategy)
 
 
 INFERENCE_PROTOCOLS = ("reference", "deterministic")
