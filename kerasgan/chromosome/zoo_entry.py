@@ -47,9 +47,8 @@ def checkpoint_scores(run, epochs=None, dice_tolerance=DICE_TOLERANCE, batch_siz
     scored by the paper's Dice of the re-extracted banded masks and by
     `kerasgan.metrics.realism.patch_frechet_distance` between the outputs drawn from the second
     half's masks and the first half's images (disjoint halves, the protocol of
-    benchmarks/realism.py and the card; `patch_frechet_distance_paired` compares all outputs
-    with their own source images and is kept for the record only: a generator that copies its
-    training texture scores well there and not on the other half).
+    benchmarks/realism.py and the card; `patch_frechet_distance_paired`, all outputs against
+    their own source images, is kept for the record only).
     Why both: the paper keeps the best validation Dice, but between epochs of nearly equal Dice
     the outputs' texture swings (background grain, grid texture of the transposed
     convolutions), which Dice does not see. Rule: the lowest disjoint-halves patch distance

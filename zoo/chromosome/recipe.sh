@@ -18,7 +18,8 @@ kerasgan train chromosome --data ideogram:2400:1+synthetic:1200:1 --validation i
     --out "$RUN" --epochs 30 --epochs-decay 20 --steps-per-epoch 100 --batch-size 8 --filters 32 \
     --validate-every 5 --seed 0
 # Which epoch ships: every epoch's generator (checkpoints/) is scored on the validation set by
-# the paper's Dice and by the 7x7 patch Frechet distance; the lowest distance among the epochs
+# the paper's Dice and by the 7x7 patch Frechet distance (outputs from the second half's masks
+# against the first half's images); the lowest distance among the epochs
 # within 0.005 of the best validation Dice is kept (between epochs of equal Dice the outputs'
 # texture swings: grain, transposed-convolution grid). Writes generator.weights.npz (float16)
 # and card.json's architecture/training (with every epoch's scores).
